@@ -42,6 +42,14 @@ def downsample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def resize_nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize (for labels, which must never be averaged)."""
+    H, W = image.shape[:2]
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * H / shape[0]).astype(np.intp), H - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * W / shape[1]).astype(np.intp), W - 1)
+    return image[rows][:, cols]
+
+
 def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # pixel-centre aligned linear interpolation: out pixel i sits at (i + .5) * n_in / n_out - .5
     pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
@@ -52,18 +60,22 @@ def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def resize_linear(image: np.ndarray, shape: tuple[int, int], rows: slice | None = None) -> np.ndarray:
-    """Bilinear resize of a (h, w[, c]) float32 image to ``shape``; optionally only output ``rows``."""
+    """Bilinear resize of a (h, w[, c]) float32 image to ``shape``; optionally only output ``rows``.
+
+    Separable: columns are interpolated on the small input first, then whole rows are blended.
+    """
     image = np.asarray(image, np.float32)
-    y0, y1, wy = _axis_weights(image.shape[0], shape[0])
     x0, x1, wx = _axis_weights(image.shape[1], shape[1])
+    y0, y1, wy = _axis_weights(image.shape[0], shape[0])
     if rows is not None:
         y0, y1, wy = y0[rows], y1[rows], wy[rows]
     extra = (None,) * (image.ndim - 2)
-    wy = wy[(slice(None), None, *extra)]
-    wx = wx[(None, slice(None), *extra)]
-    top = image[y0][:, x0] * (1 - wx) + image[y0][:, x1] * wx
-    bottom = image[y1][:, x0] * (1 - wx) + image[y1][:, x1] * wx
-    return top * (1 - wy) + bottom * wy
+    need = np.union1d(y0, y1)  # only the input rows these output rows use
+    wxb = wx[(None, slice(None), *extra)]
+    cols = image[need][:, x0] * (1 - wxb) + image[need][:, x1] * wxb
+    pos0, pos1 = np.searchsorted(need, y0), np.searchsorted(need, y1)
+    wyb = wy[(slice(None), None, *extra)]
+    return cols[pos0] * (1 - wyb) + cols[pos1] * wyb
 
 
 def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int = 2, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +106,12 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int = 2, eps
     return box(A).astype(np.float32), box(B).astype(np.float32)
 
 
+def apply_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, rows: slice | None = None) -> np.ndarray:
+    """Full-resolution a*b* = upsampled A · L*/100 + upsampled B (optionally for ``rows`` only)."""
+    rows = rows or slice(0, L_full.shape[0])
+    return resize_linear(A, L_full.shape, rows) * (L_full[rows, :, None] / 100) + resize_linear(B, L_full.shape, rows)
+
+
 def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:
     """Bring a*b* from working to full resolution, edge-aware, guided by full-resolution L*.
 
@@ -113,9 +131,13 @@ def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, r
     if L_full.shape == L_work.shape:
         return np.asarray(ab, np.float32).copy()
     A, B = guided_coefficients(L_work / 100, ab, radius=radius, eps=eps)
-    out = np.empty(L_full.shape + (ab.shape[-1],), np.float32)
+    return upsample_coefficients(A, B, L_full, chunk_rows=chunk_rows)
+
+
+def upsample_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
+    """:func:`apply_coefficients` over the whole image, in row chunks."""
+    out = np.empty(L_full.shape + (A.shape[-1],), np.float32)
     for r0 in range(0, L_full.shape[0], chunk_rows):
         rows = slice(r0, min(r0 + chunk_rows, L_full.shape[0]))
-        g = L_full[rows, :, None] / 100
-        out[rows] = resize_linear(A, L_full.shape, rows) * g + resize_linear(B, L_full.shape, rows)
+        out[rows] = apply_coefficients(A, B, L_full, rows)
     return out
