@@ -50,6 +50,54 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     return path
 
 
+_UNIT_METRES = {"m": 1.0, "meter": 1.0, "mm": 1e-3, "millimeter": 1e-3, "um": 1e-6, "µm": 1e-6, "micrometer": 1e-6, "micron": 1e-6, "nm": 1e-9, "nanometer": 1e-9, "pm": 1e-12, "picometer": 1e-12}
+
+
+def to_metres(value: float, unit) -> float | None:
+    """``value`` in ``unit`` (a string or a pint unit) as metres; None for pixels or unknown units."""
+    factor = _UNIT_METRES.get(str(unit).strip())
+    return None if factor is None else float(value) * factor
+
+
+def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, float] | None = None, metadata: dict | None = None) -> list[Path]:
+    """Write a coloured image with its pixel size and a JSON sidecar of how it was made.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.tif``/``.tiff`` (pixel size stored as TIFF resolution in pixels per centimetre, which
+        Fiji, napari-semcolor and most SEM software read) or ``.png``.
+    rgb : (H, W, 3) uint8
+    pixel_size : (y, x) in metres, optional
+    metadata : dict, optional
+        Written to ``<path>.json`` next to the image (with the pixel size).
+
+    Returns
+    -------
+    The files written.
+    """
+    import json
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise SemcolorError(f"cannot write {path.name}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix in (".tif", ".tiff") and pixel_size is not None:
+        import tifffile
+
+        per_cm = (1 / (pixel_size[1] * 100), 1 / (pixel_size[0] * 100))
+        tifffile.imwrite(path, rgb, photometric="rgb" if rgb.ndim == 3 else "minisblack", resolution=per_cm, resolutionunit="CENTIMETER")
+    else:
+        write_image(path, rgb)
+    written = [path]
+    if metadata is not None or pixel_size is not None:
+        sidecar = path.with_name(path.name + ".json")
+        sidecar.write_text(json.dumps({"pixel_size_m": None if pixel_size is None else list(pixel_size), **(metadata or {})}, indent=2, default=str))
+        written.append(sidecar)
+    return written
+
+
 def numbered(path: str | Path, index: int, count: int) -> Path:
     """``OUT.png`` for a single result, ``OUT_0.png … OUT_{n-1}.png`` for several."""
     path = Path(path)
