@@ -175,10 +175,14 @@ class ColorizeWidget(Container):
 
     def _show_progress(self) -> None:
         fraction, message = self._latest
-        if getattr(self, "_pbar", None) is not None:
-            self._pbar.n = int(fraction * 100)
-            self._pbar.set_description(f"semcolor: {message}")
-            self._pbar.refresh()
+        # a local reference: set_description can process events, and the run may finish (and
+        # close the bar) in between
+        pbar = getattr(self, "_pbar", None)
+        if pbar is not None:
+            pbar.n = int(fraction * 100)
+            pbar.set_description(f"semcolor: {message}")
+            if self._pbar is pbar:
+                pbar.refresh()
         self.status.value = f"{fraction:.0%} {message}"
 
     def _add_result(self, source, result) -> None:
