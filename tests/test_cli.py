@@ -75,3 +75,38 @@ def test_importing_the_package_does_not_import_torch_or_qt():
     code = "import sys, napari_semcolor, napari_semcolor.pipeline; print(any(m in sys.modules for m in ('torch', 'qtpy', 'PyQt5')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_segment_round_trip_and_region_colours(tmp_path):
+    import tifffile
+    from scipy import ndimage
+
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((160, 160), "pores", seed=2, n_objects=5)
+    iio.imwrite(tmp_path / "in.png", sem.image)
+    assert main(["segment", str(tmp_path / "in.png"), "-o", str(tmp_path / "labels.tif"), "--method", "otsu", "--min-size", "30", "-q"]) == 0
+    labels = tifffile.imread(tmp_path / "labels.tif")
+    assert labels.shape == sem.image.shape and labels.max() >= 3
+    from napari_semcolor.segment import segment
+
+    np.testing.assert_array_equal(labels, segment(sem.image, "otsu", min_size=30))
+    assert main(["segment", str(tmp_path / "in.png"), "-o", str(tmp_path / "phases.png"), "--method", "multiotsu", "--classes", "3", "-q"]) == 0
+    assert set(np.unique(iio.imread(tmp_path / "phases.png"))) <= {1, 2, 3}
+    code = main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--labels", str(tmp_path / "labels.tif"), "--region-color", "1=#2060d0", "--region-gray", "0", "--metadata", str(tmp_path / "md.json"), "-q"])
+    assert code == 0
+    lab = image_to_lab(iio.imread(tmp_path / "out.png"))
+    inner = ndimage.binary_erosion(labels == 1, iterations=2)
+    assert np.median(lab[..., 2][inner]) < -15  # blue
+    assert np.abs(lab[..., 1:][labels == 0]).max() < 2  # the matrix stays gray
+    assert json.loads((tmp_path / "md.json").read_text())["region_colors"] == {"0": "gray", "1": "#2060d0"}
+
+
+def test_segment_flags_that_do_not_apply_and_bad_region_colours_exit_2(tmp_path, capsys):
+    iio.imwrite(tmp_path / "in.png", (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8))
+    assert main(["segment", str(tmp_path / "in.png"), "-o", str(tmp_path / "l.tif"), "--method", "otsu", "--classes", "3"]) == 2
+    assert "--classes" in capsys.readouterr().err
+    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--region-color", "1=#ff0000"]) == 2
+    assert "--labels" in capsys.readouterr().err
+    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--region-color", "red"]) == 2
+    assert "LABEL=#RRGGBB" in capsys.readouterr().err

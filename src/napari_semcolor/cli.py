@@ -2,6 +2,8 @@
 
     semcolor colorize IN -o OUT [--backend NAME] [--hints HINTS.csv] [--labels LABELS.tif]
                       [--reference LABEL=IMAGE ...] [--samples N] [--seed S]
+                      [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...]
+    semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options]
     semcolor demo -o DIR
     semcolor --version
 """
@@ -38,8 +40,30 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--working-size", type=int, help="long side of the working resolution (default: the backend's)")
     c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="torch device (default auto)")
     c.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
+    c.add_argument("--region-color", action="append", default=[], metavar="LABEL=#RRGGBB", help="fill a region (needs --labels) with this colour at its own lightness; repeatable")
+    c.add_argument("--region-gray", action="append", default=[], type=int, metavar="LABEL", help="keep a region (needs --labels) neutral gray; repeatable")
     c.add_argument("--metadata", help="also write the run's metadata (JSON) here")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    from napari_semcolor.segment import HELP, METHODS, PARAMETERS
+
+    s = sub.add_parser("segment", help="segment an image into regions (a label image)")
+    s.add_argument("input", help="gray image (PNG, TIFF, JPEG; 8 or 16 bit)")
+    s.add_argument("-o", "--output", required=True, help="output label image (.tif: uint16/int32; .png: uint8/uint16)")
+    s.add_argument("--method", default="otsu", choices=METHODS, help="segmentation method (default: otsu)")
+    s.add_argument("--classes", type=int, help=f"multiotsu: {HELP['classes']} (default {PARAMETERS['multiotsu']['classes']})")
+    s.add_argument("--block-size", type=int, help=f"local: {HELP['block_size']} (default {PARAMETERS['local']['block_size']})")
+    s.add_argument("--offset", type=float, help=f"local: {HELP['offset']} (default 0)")
+    s.add_argument("--objects", choices=["auto", "bright", "dark"], help=f"otsu, local: {HELP['objects']}")
+    s.add_argument("--separate", action=argparse.BooleanOptionalAction, default=None, help="otsu, local, multiotsu: number each connected object separately (default: yes for otsu/local, no for multiotsu)")
+    s.add_argument("--smooth", type=float, help=f"thresholds: {HELP['smooth']} (default 1)")
+    s.add_argument("--edge-sensitivity", type=float, help=f"hed: {HELP['edge_sensitivity']} (default 0.5)")
+    s.add_argument("--min-size", type=int, help=f"{HELP['min_size']} (default 64)")
+    s.add_argument("--no-fill-holes", dest="fill_holes", action="store_false", default=None, help="thresholds: keep holes inside regions")
+    s.add_argument("--working-size", type=int, help=f"hed: {HELP['working_size']} (default 512)")
+    s.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="hed: torch device (default cpu)")
+    s.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     d = sub.add_parser("demo", help="colour the bundled synthetic SEM sample and write PNGs")
     d.add_argument("-o", "--output", default="demo", help="output folder (default: demo/)")
@@ -53,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "colorize":
             return _colorize(args)
+        if args.command == "segment":
+            return _segment(args)
         if args.command == "demo":
             return _demo(args)
     except SemcolorError as exc:
@@ -92,6 +118,42 @@ def _parse_references(items: list[str]) -> dict:
     return refs
 
 
+def _parse_region_colors(colors: list[str], grays: list[int]) -> dict:
+    table: dict = {}
+    for item in colors:
+        key, sep, colour = item.partition("=")
+        try:
+            label = int(key)
+        except ValueError:
+            label = None
+        if not sep or label is None:
+            raise SemcolorError(f"--region-color {item!r}: expected LABEL=#RRGGBB with an integer label, e.g. 3=#cc3399")
+        table[label] = colour
+    for label in grays:
+        table[label] = "gray"
+    return table
+
+
+def _segment(args) -> int:
+    from napari_semcolor.io import read_image, write_image
+    from napari_semcolor.segment import PARAMETERS, segment
+
+    names = ("classes", "block_size", "offset", "objects", "separate", "smooth", "edge_sensitivity", "min_size", "fill_holes", "working_size", "device")
+    given = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    wrong = sorted(set(given) - set(PARAMETERS[args.method]))
+    if wrong:
+        flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
+        raise SemcolorError(f"{flags} do(es) not apply to --method {args.method}")
+    labels = segment(read_image(args.input), args.method, progress=_progress(args.quiet), nan=args.nan, **given)
+    out_dtype = np.uint8 if labels.max() < 256 and args.output.lower().endswith(".png") else np.uint16 if labels.max() < 65536 else np.int32
+    if args.output.lower().endswith(".png") and out_dtype == np.int32:
+        raise SemcolorError(f"{labels.max()} regions do not fit in a PNG; write a .tif")
+    path = write_image(args.output, labels.astype(out_dtype))
+    if not args.quiet:
+        print(f"{path}: {int(labels.max())} regions")
+    return 0
+
+
 def _colorize(args) -> int:
     from napari_semcolor import hints as hints_mod
     from napari_semcolor.io import numbered, read_image, write_image
@@ -112,6 +174,7 @@ def _colorize(args) -> int:
         working_size=args.working_size,
         device=args.device,
         nan=args.nan,
+        region_colors=_parse_region_colors(args.region_color, args.region_gray),
     )
     for i, rgb in enumerate(result.rgb):
         out = write_image(numbered(args.output, i, len(result.rgb)), rgb)

@@ -16,6 +16,7 @@ import numpy as np
 
 from napari_semcolor import __version__
 from napari_semcolor import hints as hints_mod
+from napari_semcolor import regions as regions_mod
 from napari_semcolor.backends import get_backend
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.propagate import propagate
@@ -73,6 +74,7 @@ def colorize(
     options: dict | None = None,
     nan: float | None = None,
     percentiles: tuple[float, float] | None = None,
+    region_colors: dict | None = None,
 ) -> ColorizeResult:
     """Colour a grayscale micrograph without changing its structure.
 
@@ -107,6 +109,10 @@ def colorize(
         L* value for NaN/inf pixels (otherwise they are an error).
     percentiles : (low, high), optional
         Contrast-stretch the input between these percentiles before colouring.
+    region_colors : dict, optional
+        Region colour table: label → ``"#rrggbb"``, (r, g, b) or ``"gray"``. A listed region is
+        filled with that colour at its own L*, with a soft, edge-aware border at most 2 pixels
+        wide outside it; unlisted regions are left to the backend. Needs ``labels``.
 
     Returns
     -------
@@ -129,6 +135,7 @@ def colorize(
     L = to_lightness(image, nan=nan, percentiles=percentiles)
     shape = L.shape
     labels = validate_labels(labels, shape)
+    fills = regions_mod.parse_region_colors(region_colors, labels)
     hints_mod.validate(hints, shape)
     work = working_shape(shape, working_size or model.working_size)
     L_work = downsample(L, work)
@@ -159,9 +166,8 @@ def colorize(
         report(0.7 + 0.3 * i / n_samples, f"composing proposal {i + 1}/{n_samples}")
         ab_i = correct_to_hints(ab[i], L_work, hint_ab, hint_mask, labels_work)
         _check(cancel)
-        ab_full = upsample(ab_i, L_work, L, hints, labels_work)
-        if labels is not None:
-            ab_full = keep_inside_regions(ab_full, ab_i, labels, labels_work)
+        ab_full = upsample(ab_i, L_work, L, hints, labels_work, labels)
+        ab_full = regions_mod.fill_regions(ab_full, L, labels, fills)
         _check(cancel)
         rgb[i] = compose(L, ab_full)
     report(1.0, "done")
@@ -178,6 +184,7 @@ def colorize(
         "hints": [{"y": h.y, "x": h.x, "color": h.hex, "size": h.size, "plane": list(h.plane)} for h in hints],
         "labels": None if labels is None else sorted(int(v) for v in np.unique(labels)),
         "references": sorted(str(k) for k in job.references),
+        "region_colors": {str(k): regions_mod.describe(v) for k, v in sorted((region_colors or {}).items(), key=lambda kv: int(kv[0])) if v is not None},
         "nan": nan,
         "percentiles": None if percentiles is None else list(percentiles),
         "python": platform.python_version(),
@@ -226,8 +233,11 @@ def correct_to_hints(ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_ma
     return ab + propagate(L, residual, hint_mask, labels)
 
 
-def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint], labels_work: np.ndarray | None) -> np.ndarray:
+def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint], labels_work: np.ndarray | None, labels: np.ndarray | None = None) -> np.ndarray:
     """Guided upsampling to full resolution that still honours the hints there.
+
+    With labels (at both resolutions) the upsampling is region-aware
+    (:mod:`napari_semcolor.regions`): no colour crosses a region border.
 
     Upsampling can soften a small hint patch. Where a full-resolution patch misses its hint by
     more than :data:`HINT_TOLERANCE`, the residual is spread a short, edge-aware distance at working
@@ -235,7 +245,8 @@ def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint
     """
     if L.shape == L_work.shape:
         return ab.copy()
-    A, B = guided_coefficients(L_work / 100, ab)
+    regional = labels is not None and labels_work is not None
+    A, B = regions_mod.region_coefficients(L_work / 100, ab, labels_work) if regional else guided_coefficients(L_work / 100, ab)
     if hints:
         work, shape = L_work.shape, L.shape
         scale = (work[0] / shape[0], work[1] / shape[1])
@@ -252,28 +263,7 @@ def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint
             mask[wy, wx] = 1
         if worst >= HINT_TOLERANCE:
             B = B + propagate(L_work, residual, mask, labels_work, reach=20)
+    if regional:
+        return regions_mod.upsample_in_regions(A, B, L, labels_work, labels)
     return upsample_coefficients(A, B, L)
 
-
-def keep_inside_regions(ab_full: np.ndarray, ab_work: np.ndarray, labels: np.ndarray, labels_work: np.ndarray) -> np.ndarray:
-    """Stop colour bleeding across region borders introduced by upsampling.
-
-    A full-resolution pixel whose region differs from the working-resolution region under it
-    (a thin band along borders) takes its own region's mean colour instead of its neighbour's.
-    """
-    under = resize_nearest(labels_work, labels.shape)
-    wrong = under != labels
-    if not wrong.any():
-        return ab_full
-    ids = labels_work.ravel()
-    lut_ids, inv = np.unique(ids, return_inverse=True)
-    sums = np.zeros((len(lut_ids), 2))
-    np.add.at(sums, inv, ab_work.reshape(-1, 2))
-    means = sums / np.bincount(inv)[:, None]
-    pos = np.searchsorted(lut_ids, labels[wrong])
-    pos = np.clip(pos, 0, len(lut_ids) - 1)
-    known = lut_ids[pos] == labels[wrong]
-    fill = ab_full[wrong]
-    fill[known] = means[pos[known]]
-    ab_full[wrong] = fill
-    return ab_full

@@ -12,13 +12,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox, create_widget
+from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._widgets.layers import gray_plane, hints_from_layer, output_kwargs
 from napari_semcolor.errors import Cancelled, SemcolorError
 
 if TYPE_CHECKING:
     import napari
+
+
+#: at most this many rows in the region colour table
+MAX_REGION_ROWS = 64
+#: what a row of the region table can say: leave the region to the backend, keep it gray, or fill it
+REGION_MODES = ("backend", "gray", "colour")
 
 
 class ColorizeWidget(Container):
@@ -41,9 +47,14 @@ class ColorizeWidget(Container):
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
-        self.extend([self.image, self.hints, self.labels_layer, self.backend, self.samples, self.seed, self.device, self.run_button, self.cancel_button, self.status])
+        self.region_table = Container(labels=False, label="region colours")
+        self.refresh_regions = PushButton(text="Refresh region list")
+        self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.samples, self.seed, self.device, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        self.labels_layer.changed.connect(self.fill_region_table)
+        self.refresh_regions.changed.connect(self.fill_region_table)
         self._cancel = threading.Event()
         self._latest = (0.0, "")
         self.worker = None
@@ -80,6 +91,46 @@ class ColorizeWidget(Container):
         self._cancel.set()
         self.status.value = "cancelling…"
 
+    def fill_region_table(self, *_) -> None:
+        """One row per label of the chosen Labels layer: swatch, backend / gray / colour, #rrggbb.
+
+        Rows keep their settings across refreshes for labels that are still there.
+        """
+        import numpy as np
+
+        previous = {k: (mode.value, colour.value) for k, (mode, colour) in self._region_rows.items()}
+        self.region_table.clear()
+        self._region_rows = {}
+        layer = self.labels_layer.value
+        if layer is None:
+            return
+        present = [int(v) for v in np.unique(np.asarray(layer.data))]
+        shown = present[:MAX_REGION_ROWS]
+        for k in shown:
+            rgba = np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel()
+            hex_colour = "#" + "".join(f"{round(float(c) * 255):02x}" for c in rgba[:3])
+            mode_value, colour_value = previous.get(k, ("backend", hex_colour))
+            swatch = Label(value="")
+            swatch.native.setStyleSheet(f"background-color: {hex_colour}; min-width: 18px; max-width: 18px;")
+            mode = ComboBox(choices=list(REGION_MODES), value=mode_value)
+            colour = LineEdit(value=colour_value)
+            row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour])
+            row.margins = (0, 0, 0, 0)
+            self.region_table.append(row)
+            self._region_rows[k] = (mode, colour)
+        if len(present) > len(shown):
+            self.region_table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
+
+    def region_colors(self) -> dict:
+        """The region colour table the rows describe: {label: "#rrggbb" | "gray"} (backend rows left out)."""
+        table = {}
+        for k, (mode, colour) in self._region_rows.items():
+            if mode.value == "gray":
+                table[k] = "gray"
+            elif mode.value == "colour":
+                table[k] = colour.value
+        return table
+
     # -- helpers ---------------------------------------------------------------------------
     def _collect(self) -> dict:
         source = self.image.value
@@ -99,6 +150,7 @@ class ColorizeWidget(Container):
             "n_samples": int(self.samples.value),
             "seed": int(self.seed.value),
             "device": self.device.value,
+            "region_colors": self.region_colors() if labels is not None else None,
         }
 
     def _set_running(self, running: bool) -> None:
@@ -123,10 +175,14 @@ class ColorizeWidget(Container):
 
     def _show_progress(self) -> None:
         fraction, message = self._latest
-        if getattr(self, "_pbar", None) is not None:
-            self._pbar.n = int(fraction * 100)
-            self._pbar.set_description(f"semcolor: {message}")
-            self._pbar.refresh()
+        # a local reference: set_description can process events, and the run may finish (and
+        # close the bar) in between
+        pbar = getattr(self, "_pbar", None)
+        if pbar is not None:
+            pbar.n = int(fraction * 100)
+            pbar.set_description(f"semcolor: {message}")
+            if self._pbar is pbar:
+                pbar.refresh()
         self.status.value = f"{fraction:.0%} {message}"
 
     def _add_result(self, source, result) -> None:

@@ -164,9 +164,12 @@ def propagate(L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.nd
         cvals, cmask = _coarsen_hints(values, mask, coarse)
         clabels = None if labels is None else resize_nearest(labels, coarse)
         xc = propagate(downsample(L, coarse), cvals, cmask, clabels, cancel=cancel, direct_limit=direct_limit)
-        x0 = resize_linear(xc, (h, w)).reshape(h * w, -1)
-        if labels is not None:  # the coarse grid may blur across a border; start such pixels at 0
-            x0[(resize_nearest(clabels, (h, w)) != labels).ravel()] = 0
+        if labels is None:
+            x0 = resize_linear(xc, (h, w)).reshape(h * w, -1)
+        else:  # plain interpolation would blur colour across borders, and CG does not remove it
+            from napari_semcolor.regions import upsample_in_regions
+
+            x0 = upsample_in_regions(np.zeros_like(xc), xc, np.zeros((h, w), np.float32), clabels, labels).reshape(h * w, -1)
     if cancel is not None and cancel.is_set():
         from napari_semcolor.errors import Cancelled
 

@@ -1,0 +1,165 @@
+"""The Segment dock widget: image + method + its parameters → a Labels layer ``"<image> regions"``.
+
+Thin: everything it computes is :func:`napari_semcolor.segment.segment`, run in a thread worker.
+For the fast methods (thresholds) a live preview re-runs the segmentation shortly after a
+parameter stops changing (debounced); HED runs only on Run. The Labels layer keeps the source's
+scale and translate, and re-running updates it in place, so edits with napari's label tools are
+only lost when the user asks for a new segmentation.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, PushButton, SpinBox, create_widget
+
+from napari_semcolor._widgets.layers import gray_plane
+from napari_semcolor.errors import Cancelled, SemcolorError
+
+if TYPE_CHECKING:
+    import napari
+
+#: milliseconds without a parameter change before a live preview runs
+PREVIEW_DELAY_MS = 300
+
+
+class SegmentWidget(Container):
+    """Dock widget: choose image, method and parameters; Run adds (or updates) a Labels layer."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer):
+        from napari.layers import Image
+
+        from napari_semcolor.segment import HELP, METHODS, PARAMETERS
+
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self.image = create_widget(annotation=Image, label="image")
+        self.method = ComboBox(choices=list(METHODS), value="otsu", label="method")
+        d = {**PARAMETERS["otsu"], **PARAMETERS["multiotsu"], **PARAMETERS["local"], **PARAMETERS["hed"]}
+        self.params = {
+            "objects": ComboBox(choices=["auto", "bright", "dark"], value=d["objects"], label="objects"),
+            "classes": SpinBox(value=d["classes"], min=2, max=6, label="classes"),
+            "block_size": SpinBox(value=d["block_size"], min=3, max=4001, step=2, label="block size (px)"),
+            "offset": FloatSpinBox(value=d["offset"], min=-50, max=50, step=0.5, label="offset (L*)"),
+            "edge_sensitivity": FloatSlider(value=d["edge_sensitivity"], min=0.0, max=1.0, step=0.05, label="edge sensitivity"),
+            "min_size": SpinBox(value=d["min_size"], min=0, max=10**7, label="smallest region (px)"),
+            "working_size": SpinBox(value=d["working_size"], min=64, max=8192, step=64, label="HED working size (px)"),
+        }
+        for name, widget in self.params.items():
+            widget.tooltip = HELP[name]
+        self.preview = CheckBox(value=True, text="live preview (thresholds)")
+        self.run_button = PushButton(text="Run")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.status = Label(value="")
+        self.extend([self.image, self.method, *self.params.values(), self.preview, self.run_button, self.cancel_button, self.status])
+        self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
+        self.method.changed.connect(self._show_parameters)
+        for widget in (self.image, self.method, *self.params.values()):
+            widget.changed.connect(self._schedule_preview)
+        self._cancel = threading.Event()
+        self._timer = None
+        self._pending = False
+        self.worker = None
+        self._show_parameters()
+
+    # -- actions ---------------------------------------------------------------------------
+    def parameters(self) -> dict:
+        """The chosen method's parameters, read from the controls."""
+        from napari_semcolor.segment import PARAMETERS
+
+        return {k: w.value for k, w in self.params.items() if k in PARAMETERS[self.method.value]}
+
+    def run(self):
+        """Start a segmentation in a thread worker; returns the worker (None if input is bad or busy)."""
+        from napari.qt.threading import thread_worker
+
+        from napari_semcolor.segment import segment
+
+        if self.worker is not None:  # one run at a time; a preview asked for meanwhile runs after it
+            self._pending = True
+            return None
+        source = self.image.value
+        if source is None:
+            self._notify_error("add or choose a gray image layer first")
+            return None
+        try:
+            plane, _ = gray_plane(source, tuple(self.viewer.dims.current_step))
+        except SemcolorError as exc:
+            self._notify_error(str(exc))
+            return None
+        method, params = self.method.value, self.parameters()
+        self._cancel = threading.Event()
+        cancel = self._cancel
+
+        @thread_worker(connect={"returned": lambda labels: self._add_result(source, labels, method, params), "errored": self._on_error, "finished": self._on_finished})
+        def work():
+            return segment(plane, method, cancel=cancel, **params)
+
+        self.run_button.enabled = False
+        self.cancel_button.enabled = True
+        self.status.value = f"segmenting ({method})…"
+        self.worker = work()
+        return self.worker
+
+    def cancel(self):
+        """Ask the running segmentation to stop; layers stay as they are."""
+        self._cancel.set()
+        self.status.value = "cancelling…"
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _show_parameters(self, *_):
+        from napari_semcolor.segment import PARAMETERS
+
+        wanted = PARAMETERS[self.method.value]
+        for name, widget in self.params.items():
+            widget.visible = name in wanted
+
+    def _schedule_preview(self, *_):
+        from napari_semcolor.segment import FAST_METHODS
+
+        if not self.preview.value or self.method.value not in FAST_METHODS or self.image.value is None:
+            return
+        from qtpy.QtCore import QTimer
+
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.timeout.connect(self.run)
+        self._timer.start(PREVIEW_DELAY_MS)  # restarting the timer is the debounce
+
+    def _add_result(self, source, labels, method: str, params: dict) -> None:
+        name = f"{source.name} regions"
+        kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}}}
+        if name in self.viewer.layers and self.viewer.layers[name].data.shape == labels.shape:
+            layer = self.viewer.layers[name]
+            layer.data = labels
+            layer.metadata = kwargs["metadata"]
+        else:
+            if name in self.viewer.layers:
+                self.viewer.layers.remove(name)
+            self.viewer.add_labels(labels, name=name, **kwargs)
+        self.status.value = f"{int(labels.max())} regions"
+
+    def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, Cancelled):
+            self.status.value = "cancelled"
+        elif isinstance(exc, SemcolorError):
+            self._notify_error(str(exc))
+        else:
+            self._notify_error(f"unexpected error ({type(exc).__name__}: {exc}); please report it")
+
+    def _notify_error(self, message: str) -> None:
+        from napari.utils.notifications import show_error
+
+        self.status.value = message
+        show_error(f"semcolor: {message}")
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.run_button.enabled = True
+        self.cancel_button.enabled = False
+        if self._pending:
+            self._pending = False
+            self._schedule_preview()
