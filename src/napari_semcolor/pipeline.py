@@ -16,6 +16,7 @@ import numpy as np
 
 from napari_semcolor import __version__
 from napari_semcolor import hints as hints_mod
+from napari_semcolor import postprocess
 from napari_semcolor import regions as regions_mod
 from napari_semcolor.backends import get_backend
 from napari_semcolor.backends.base import Job
@@ -75,6 +76,9 @@ def colorize(
     nan: float | None = None,
     percentiles: tuple[float, float] | None = None,
     region_colors: dict | None = None,
+    one_colour_per_region: bool = False,
+    same_gray: float = 0.0,
+    keep_gray: np.ndarray | None = None,
 ) -> ColorizeResult:
     """Colour a grayscale micrograph without changing its structure.
 
@@ -113,6 +117,13 @@ def colorize(
         Region colour table: label → ``"#rrggbb"``, (r, g, b) or ``"gray"``. A listed region is
         filled with that colour at its own L*, with a soft, edge-aware border at most 2 pixels
         wide outside it; unlisted regions are left to the backend. Needs ``labels``.
+    one_colour_per_region : bool
+        With ``labels``: each region takes its dominant colour (hints still win).
+    same_gray : float in [0, 1]
+        Strength of "same gray, same colour": pixels of equal L* are pulled to the dominant a*b*
+        among them (within each region when ``labels`` are given).
+    keep_gray : (H, W) bool array, optional
+        Pixels to leave neutral, e.g. an instrument data bar.
 
     Returns
     -------
@@ -136,6 +147,10 @@ def colorize(
     shape = L.shape
     labels = validate_labels(labels, shape)
     fills = regions_mod.parse_region_colors(region_colors, labels)
+    if keep_gray is not None and np.shape(keep_gray) != shape:
+        raise SemcolorError(f"keep_gray has shape {np.shape(keep_gray)} but the image has shape {shape}")
+    if not 0 <= same_gray <= 1:
+        raise SemcolorError(f"same_gray is a strength between 0 and 1; got {same_gray}")
     hints_mod.validate(hints, shape)
     work = working_shape(shape, working_size or model.working_size)
     L_work = downsample(L, work)
@@ -164,10 +179,16 @@ def colorize(
     rgb = np.empty((n_samples, *shape, 3), np.uint8)
     for i in range(n_samples):
         report(0.7 + 0.3 * i / n_samples, f"composing proposal {i + 1}/{n_samples}")
-        ab_i = correct_to_hints(ab[i], L_work, hint_ab, hint_mask, labels_work)
+        ab_i = ab[i]
+        if one_colour_per_region and labels_work is not None:
+            ab_i = postprocess.one_colour_per_region(ab_i, labels_work)
+        ab_i = postprocess.same_gray_same_colour(ab_i, L_work, same_gray, labels_work)
+        ab_i = correct_to_hints(ab_i, L_work, hint_ab, hint_mask, labels_work)
         _check(cancel)
         ab_full = upsample(ab_i, L_work, L, hints, labels_work, labels)
         ab_full = regions_mod.fill_regions(ab_full, L, labels, fills)
+        if keep_gray is not None:
+            ab_full[np.asarray(keep_gray, bool)] = 0
         _check(cancel)
         rgb[i] = compose(L, ab_full)
     report(1.0, "done")
@@ -185,6 +206,9 @@ def colorize(
         "labels": None if labels is None else sorted(int(v) for v in np.unique(labels)),
         "references": sorted(str(k) for k in job.references),
         "region_colors": {str(k): regions_mod.describe(v) for k, v in sorted((region_colors or {}).items(), key=lambda kv: int(kv[0])) if v is not None},
+        "one_colour_per_region": bool(one_colour_per_region),
+        "same_gray": float(same_gray),
+        "keep_gray_pixels": None if keep_gray is None else int(np.count_nonzero(keep_gray)),
         "nan": nan,
         "percentiles": None if percentiles is None else list(percentiles),
         "python": platform.python_version(),
