@@ -110,3 +110,30 @@ def test_segment_flags_that_do_not_apply_and_bad_region_colours_exit_2(tmp_path,
     assert "--labels" in capsys.readouterr().err
     assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--region-color", "red"]) == 2
     assert "LABEL=#RRGGBB" in capsys.readouterr().err
+
+
+def test_from_sidecar_reproduces_a_run(scene, tmp_path):
+    iio.imwrite(tmp_path / "in.png", scene.image)
+    rows = ["y,x,r,g,b,size"] + [f"{h.y},{h.x},{','.join(str(round(c * 255)) for c in h.rgb)},{h.size}" for h in scene.hints]
+    (tmp_path / "hints.csv").write_text("\n".join(rows) + "\n")
+    args = ["colorize", str(tmp_path / "in.png"), "--hints", str(tmp_path / "hints.csv"), "--same-gray", "0.3", "--seed", "4", "-q"]
+    assert main([*args, "-o", str(tmp_path / "a.png"), "--metadata", str(tmp_path / "a.json")]) == 0
+    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "b.png"), "--from-sidecar", str(tmp_path / "a.json"), "-q"]) == 0
+    np.testing.assert_array_equal(iio.imread(tmp_path / "a.png"), iio.imread(tmp_path / "b.png"))
+    assert json.loads((tmp_path / "a.json").read_text())["same_gray"] == 0.3
+
+
+def test_tiff_pixel_size_survives_and_databar_stays_gray(tmp_path):
+    from napari_semcolor.sem_tiff import read_sem_tiff
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((160, 200), "particles", seed=3, databar=True)
+    ini = "[Scan]\nPixelWidth=4e-09\nPixelHeight=4e-09\n"
+    tifffile.imwrite(tmp_path / "in.tif", sem.image, extratags=[(34682, "s", 0, ini, True)])
+    (tmp_path / "h.csv").write_text("y,x,r,g,b,size\n" + f"{sem.image.shape[0] - 5},100,255,0,0,3\n" + "20,20,0,0,255,3\n")
+    assert main(["colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"), "--hints", str(tmp_path / "h.csv"), "--databar-gray", "-q"]) == 0
+    out = read_sem_tiff(tmp_path / "out.tif")
+    assert out.pixel_size == pytest.approx((4e-9, 4e-9))
+    bar = sem.labels == -1
+    ab = image_to_lab(out.data)[..., 1:]
+    assert np.abs(ab[bar]).max() < 1.5  # a red hint inside the bar did not colour it

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
     c.add_argument("--region-color", action="append", default=[], metavar="LABEL=#RRGGBB", help="fill a region (needs --labels) with this colour at its own lightness; repeatable")
     c.add_argument("--region-gray", action="append", default=[], type=int, metavar="LABEL", help="keep a region (needs --labels) neutral gray; repeatable")
+    c.add_argument("--one-colour-per-region", action="store_true", help="with --labels: each region takes its dominant colour")
+    c.add_argument("--same-gray", type=float, default=0.0, metavar="S", help="pull pixels of equal gray to one shared colour, strength 0–1 (default 0)")
+    c.add_argument("--databar-gray", action="store_true", help="detect the instrument data bar at the bottom and keep it gray")
+    c.add_argument("--from-sidecar", metavar="JSON", help="repeat a run: take backend, hints, seed and options from its metadata JSON (from --metadata or the napari writer)")
     c.add_argument("--metadata", help="also write the run's metadata (JSON) here")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -156,33 +160,77 @@ def _segment(args) -> int:
 
 def _colorize(args) -> int:
     from napari_semcolor import hints as hints_mod
-    from napari_semcolor.io import numbered, read_image, write_image
+    from napari_semcolor.io import numbered, read_image, write_result
     from napari_semcolor.pipeline import colorize
+    from napari_semcolor.sem_tiff import detect_databar, read_sem_tiff
 
-    image = read_image(args.input)
-    hints = hints_mod.read_csv(args.hints) if args.hints else []
+    pixel_size = None
+    if Path(args.input).suffix.lower() in (".tif", ".tiff"):
+        sem = read_sem_tiff(args.input)
+        image, pixel_size = sem.data, sem.pixel_size
+    else:
+        image = read_image(args.input)
+    params = {
+        "backend": args.backend,
+        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
+        "n_samples": args.samples,
+        "seed": args.seed,
+        "working_size": args.working_size,
+        "nan": args.nan,
+        "region_colors": _parse_region_colors(args.region_color, args.region_gray),
+        "one_colour_per_region": args.one_colour_per_region,
+        "same_gray": args.same_gray,
+    }
+    if args.from_sidecar:
+        params.update(_params_from_sidecar(args.from_sidecar))
     labels = read_image(args.labels) if args.labels else None
+    keep_gray = None
+    if args.databar_gray and np.asarray(image).ndim == 2:
+        row = detect_databar(image)
+        if row is not None:
+            keep_gray = np.zeros(np.shape(image), bool)
+            keep_gray[row:] = True
     result = colorize(
         image,
-        args.backend,
-        hints,
         labels=labels,
         references=_parse_references(args.reference),
-        n_samples=args.samples,
-        seed=args.seed,
         progress=_progress(args.quiet),
-        working_size=args.working_size,
         device=args.device,
-        nan=args.nan,
-        region_colors=_parse_region_colors(args.region_color, args.region_gray),
+        keep_gray=keep_gray,
+        **params,
     )
     for i, rgb in enumerate(result.rgb):
-        out = write_image(numbered(args.output, i, len(result.rgb)), rgb)
+        out = numbered(args.output, i, len(result.rgb))
+        write_result(out, rgb, pixel_size=pixel_size)
         if not args.quiet:
             print(out)
     if args.metadata:
         Path(args.metadata).write_text(json.dumps(result.metadata, indent=2))
     return 0
+
+
+def _params_from_sidecar(path: str) -> dict:
+    """colorize() arguments recorded in a run's metadata JSON."""
+    from napari_semcolor.hints import Hint, parse_color
+
+    try:
+        md = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SemcolorError(f"cannot read the sidecar {path}: {exc}") from exc
+    if "backend" not in md:
+        raise SemcolorError(f"{path} is not a napari-semcolor metadata file (it has no 'backend')")
+    hints = [Hint(h["y"], h["x"], parse_color(h["color"]), h.get("size", 1), tuple(h.get("plane", ()))) for h in md.get("hints", [])]
+    out = {"backend": md["backend"], "hints": hints, "seed": md.get("seed", 0), "n_samples": md.get("n_samples", 1)}
+    if md.get("working_shape"):
+        out["working_size"] = max(md["working_shape"])
+    for key in ("options", "nan", "same_gray", "one_colour_per_region"):
+        if md.get(key) is not None:
+            out[key] = md[key]
+    if md.get("percentiles"):
+        out["percentiles"] = tuple(md["percentiles"])
+    if md.get("region_colors"):
+        out["region_colors"] = {int(k): v for k, v in md["region_colors"].items()}
+    return out
 
 
 def _demo(args) -> int:

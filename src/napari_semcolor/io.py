@@ -70,7 +70,7 @@ def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, 
     rgb : (H, W, 3) uint8
     pixel_size : (y, x) in metres, optional
     metadata : dict, optional
-        Written to ``<path>.json`` next to the image (with the pixel size).
+        If given, written to ``<path>.json`` next to the image (with the pixel size).
 
     Returns
     -------
@@ -91,7 +91,7 @@ def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, 
     else:
         write_image(path, rgb)
     written = [path]
-    if metadata is not None or pixel_size is not None:
+    if metadata is not None:
         sidecar = path.with_name(path.name + ".json")
         sidecar.write_text(json.dumps({"pixel_size_m": None if pixel_size is None else list(pixel_size), **(metadata or {})}, indent=2, default=str))
         written.append(sidecar)
