@@ -121,3 +121,27 @@ def test_sample_data_opens(make_napari_viewer):
     viewer.open_sample(PLUGIN, "sem")
     assert viewer.layers["SEM sample"].data.ndim == 2
     assert len(viewer.layers["SEM sample hints"].data) > 5
+
+
+def test_data_bar_is_kept_gray_by_default(make_napari_viewer, qtbot):
+    from napari_semcolor.sample import demo_hints, sem_sample
+
+    image, labels = sem_sample()
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="bar")
+    from napari_semcolor.hints import Hint
+
+    bar_row = int(np.argmax((labels == -1).any(axis=1)))
+    coords, sizes, colors = to_points([*demo_hints(), Hint(bar_row + 2, 100, (1.0, 0.0, 0.0), 3)])  # a red hint on the bar
+    viewer.add_points(coords, name="hints", size=sizes, features={HINT_FEATURE: colors})
+    widget = dock(viewer)
+    widget.hints.value = viewer.layers["hints"]
+    widget.same_gray.value = 0.2
+    assert widget.databar_gray.value
+    widget.run()
+    qtbot.waitUntil(lambda: "bar (propagate)" in viewer.layers, timeout=30_000)
+    out = viewer.layers["bar (propagate)"]
+    ab = image_to_lab(out.data)[..., 1:]
+    assert np.abs(ab[labels == -1]).max() < 1.5
+    assert out.metadata["semcolor"]["same_gray"] == 0.2 and out.metadata["semcolor"]["keep_gray_pixels"] == int((labels == -1).sum())
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton, SpinBox, create_widget
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._widgets.layers import gray_plane, hints_from_layer, output_kwargs
 from napari_semcolor.errors import Cancelled, SemcolorError
@@ -44,13 +44,16 @@ class ColorizeWidget(Container):
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
+        self.one_colour = CheckBox(value=False, text="one colour per region", label="regions")
+        self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
+        self.databar_gray = CheckBox(value=True, text="keep the instrument data bar gray", label="data bar")
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.region_table = Container(labels=False, label="region colours")
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.samples, self.seed, self.device, self.run_button, self.cancel_button, self.status])
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.samples, self.seed, self.device, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.labels_layer.changed.connect(self.fill_region_table)
@@ -151,7 +154,26 @@ class ColorizeWidget(Container):
             "seed": int(self.seed.value),
             "device": self.device.value,
             "region_colors": self.region_colors() if labels is not None else None,
+            "one_colour_per_region": bool(self.one_colour.value),
+            "same_gray": float(self.same_gray.value),
+            "keep_gray": self._databar_mask(source, plane) if self.databar_gray.value else None,
         }
+
+    @staticmethod
+    def _databar_mask(source, plane):
+        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
+        import numpy as np
+
+        from napari_semcolor.sem_tiff import detect_databar
+
+        row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
+        if row is None and plane.ndim == 2:
+            row = detect_databar(plane)
+        if row is None:
+            return None
+        mask = np.zeros(plane.shape[:2], bool)
+        mask[int(row) :] = True
+        return mask
 
     def _set_running(self, running: bool) -> None:
         from napari.utils import progress
