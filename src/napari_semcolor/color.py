@@ -1,0 +1,257 @@
+"""Gray → L*, CIELAB ↔ sRGB, and gamut mapping that never changes L*.
+
+Colour is added in CIELAB (D65, sRGB primaries; the same convention as ``skimage.color``): the
+input intensity *is* L*, backends predict only a* and b*. :func:`compose` maps out-of-gamut
+colours back by lowering chroma at fixed L* and hue, never by clipping RGB, so the output's L*
+equals the input's to within 8-bit rounding.
+
+Intensity → L* mapping (:func:`to_lightness`):
+
+* ``uint8``: ``L* = v / 255 · 100``; ``uint16``: ``v / 65535 · 100``; other integer types and
+  all floats are stretched from ``(lo, hi)`` to ``[0, 100]``, where ``(lo, hi)`` defaults to the
+  dtype's full range for unsigned integers, the data's min/max for signed integers and floats in
+  ``[0, 1]`` are read as ``v · 100``.
+* ``bool``: False → 0, True → 100.
+* RGB/RGBA given where gray is expected: its own L* (with a warning).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from napari_semcolor.errors import SemcolorError
+
+# sRGB (D65) → XYZ, and the D65 white point, as in IEC 61966-2-1 / skimage.color
+_RGB2XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
+    dtype=np.float64,
+)
+_XYZ2RGB = np.linalg.inv(_RGB2XYZ)
+_WHITE = np.array([0.95047, 1.0, 1.08883])
+_EPS = 216 / 24389  # (6/29)^3
+_KAPPA = 24389 / 27
+
+
+def to_lightness(image: np.ndarray, *, percentiles: tuple[float, float] | None = None, nan: float | None = None) -> np.ndarray:
+    """Turn a 2D gray image (or an RGB/RGBA one, with a warning) into L* in [0, 100].
+
+    Parameters
+    ----------
+    image : array, shape (h, w) or (h, w, 3|4)
+        uint8, uint16, other integers, bool or float.
+    percentiles : (low, high), optional
+        Stretch the ``low``..``high`` percentiles of the data to 0..100 (contrast stretch)
+        instead of the fixed dtype mapping.
+    nan : float, optional
+        Value in L* that replaces NaN/inf. Without it, non-finite values raise.
+
+    Returns
+    -------
+    L : (h, w) float32 array in [0, 100]
+
+    Raises
+    ------
+    SemcolorError
+        Wrong number of dimensions, empty image, non-finite values without ``nan``, or a dtype
+        that is not a number.
+    """
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise SemcolorError(f"the image has dtype {arr.dtype}; give a numeric (integer, float or bool) image")
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        warnings.warn("an RGB(A) image was given where a gray one is expected; using its L*", stacklevel=2)
+        rgb = arr[..., :3]
+        if np.issubdtype(rgb.dtype, np.integer):
+            rgb = rgb.astype(np.float32) / np.iinfo(rgb.dtype).max
+        return rgb_to_lab(np.clip(_finite(rgb.astype(np.float32), None), 0, 1))[..., 0]
+    if arr.ndim != 2:
+        raise SemcolorError(
+            f"expected a 2D gray image (h, w) or an RGB image (h, w, 3); got shape {arr.shape}. "
+            "Colour stacks plane by plane."
+        )
+    if arr.size == 0:
+        raise SemcolorError(f"the image is empty (shape {arr.shape})")
+    if arr.dtype == bool:
+        return arr.astype(np.float32) * 100
+    if percentiles is not None:
+        data = _finite(arr.astype(np.float32), None if nan is None else np.nan)
+        lo, hi = np.nanpercentile(data, percentiles)
+        return _stretch(data, lo, hi, nan)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) * (100 / 255)
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) * (100 / 65535)
+    if np.issubdtype(arr.dtype, np.unsignedinteger):
+        return _stretch(arr.astype(np.float64), 0, np.iinfo(arr.dtype).max, nan)
+    data = _finite(arr.astype(np.float64), None if nan is None else np.nan)
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        return np.full(arr.shape, nan, np.float32)
+    lo, hi = float(finite.min()), float(finite.max())
+    if np.issubdtype(arr.dtype, np.floating) and lo >= 0 and hi <= 1:
+        lo, hi = 0.0, 1.0
+    return _stretch(data, lo, hi, nan)
+
+
+def _finite(arr: np.ndarray, fill: float | None) -> np.ndarray:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        if fill is None:
+            raise SemcolorError(
+                f"the image has {int(bad.sum())} NaN or infinite pixel(s); replace them first, or pass "
+                "nan=<L* value> (CLI: --nan VALUE) to fill them"
+            )
+        arr = np.where(bad, fill, arr)
+    return arr
+
+
+def _stretch(data: np.ndarray, lo: float, hi: float, nan: float | None) -> np.ndarray:
+    span = hi - lo
+    if not np.isfinite(span) or span <= 0:  # constant image: mid-gray unless it is at an end
+        out = np.full(data.shape, 50.0, np.float32)
+    else:
+        out = np.clip((data - lo) * (100.0 / span), 0, 100).astype(np.float32)
+    if nan is not None:
+        out[~np.isfinite(data)] = nan
+    return out
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.maximum(c, 0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+
+
+def _f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16) / 116)
+
+
+def _finv(t: np.ndarray) -> np.ndarray:
+    t3 = t * t * t
+    return np.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] (..., 3) → CIELAB (..., 3) float32 (D65)."""
+    lin = _srgb_to_linear(np.asarray(rgb, np.float32))
+    xyz = lin @ (_RGB2XYZ / _WHITE[:, None]).T.astype(np.float32)
+    fx, fy, fz = (_f(xyz[..., i]) for i in range(3))
+    return np.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], axis=-1).astype(np.float32)
+
+
+def lab_to_linear(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (..., 3) → linear sRGB (..., 3), unclipped (values outside [0, 1] are out of gamut)."""
+    lab = np.asarray(lab, np.float32)
+    return np.stack(_lab_to_linear_channels(lab[..., 0], lab[..., 1], lab[..., 2]), axis=-1)
+
+
+def _lab_to_linear_channels(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    # channel-wise float32 arithmetic: several times faster than stacking and a matrix product
+    fy = (L + 16) * np.float32(1 / 116)
+    xyz = (
+        _finv(fy + a * np.float32(1 / 500)) * np.float32(_WHITE[0]),
+        _finv(fy),
+        _finv(fy - b * np.float32(1 / 200)) * np.float32(_WHITE[2]),
+    )
+    m = _XYZ2RGB.astype(np.float32)
+    return tuple(m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3))
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (..., 3) → sRGB in [0, 1] (..., 3) float32, clipped (use :func:`compose` to keep L*)."""
+    return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0, 1).astype(np.float32)
+
+
+def gamut_scale(L: np.ndarray, ab: np.ndarray, *, iterations: int = 10) -> np.ndarray:
+    """Largest chroma factor s in [0, 1] per pixel such that (L, s·a, s·b) is inside sRGB.
+
+    L* fixed and hue fixed, so only chroma changes. Solved by bisection on the pixels that are
+    out of gamut (in-gamut pixels keep s = 1); the gray axis (s = 0) is always inside.
+    """
+    L = np.asarray(L, np.float32)
+    ab = np.asarray(ab, np.float32)
+    scale = np.ones(L.shape, np.float32)
+    out = ~_in_gamut(L, ab)
+    if not out.any():
+        return scale
+    Lo, abo = L[out], ab[out]
+    lo = np.zeros(Lo.shape, np.float32)
+    hi = np.ones(Lo.shape, np.float32)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        ok = _in_gamut(Lo, abo * mid[..., None])
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    scale[out] = lo
+    return scale
+
+
+def _in_gamut(L: np.ndarray, ab: np.ndarray, tol: float = 1e-4) -> np.ndarray:
+    ok = np.ones(L.shape, bool)
+    for channel in _lab_to_linear_channels(L, ab[..., 0], ab[..., 1]):
+        ok &= (channel >= -tol) & (channel <= 1 + tol)
+    return ok
+
+
+# linear → 8-bit sRGB through a table: exact to well below one 8-bit level, and much cheaper
+# than a power per pixel
+_LUT_SIZE = 65536
+_LIN_TO_U8 = np.round(_linear_to_srgb(np.linspace(0, 1, _LUT_SIZE)) * 255).astype(np.uint8)
+
+
+def _linear_to_u8(lin: np.ndarray) -> np.ndarray:
+    idx = np.clip(lin, 0, 1) * np.float32(_LUT_SIZE - 1) + np.float32(0.5)
+    return _LIN_TO_U8[idx.astype(np.int32)]
+
+
+def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
+    """Combine L* and a*b* into 8-bit sRGB whose L* equals ``L`` (|ΔL*| ≤ 1 after rounding).
+
+    Out-of-gamut colours are pulled in by lowering chroma at fixed L* and hue.
+
+    Parameters
+    ----------
+    L : (h, w) float array in [0, 100]
+    ab : (h, w, 2) float array
+    chunk_rows : int
+        Rows processed at once, to bound memory on large images.
+
+    Returns
+    -------
+    rgb : (h, w, 3) uint8
+    """
+    L = np.asarray(L, np.float32)
+    ab = np.asarray(ab, np.float32)
+    if ab.shape != L.shape + (2,):
+        raise SemcolorError(f"a*b* has shape {ab.shape}; expected {L.shape + (2,)} to match L*")
+    out = np.empty(L.shape + (3,), np.uint8)
+    for r0 in range(0, L.shape[0], chunk_rows):
+        Lc = np.clip(L[r0 : r0 + chunk_rows], 0, 100)
+        abc = np.nan_to_num(ab[r0 : r0 + chunk_rows])
+        abc = abc * gamut_scale(Lc, abc)[..., None]
+        for i, channel in enumerate(_lab_to_linear_channels(Lc, abc[..., 0], abc[..., 1])):
+            out[r0 : r0 + chunk_rows, :, i] = _linear_to_u8(channel)
+    return out
+
+
+def rgb_to_ab(rgb: np.ndarray) -> np.ndarray:
+    """a*b* (..., 2) of sRGB colours given as uint8 or floats in [0, 1]."""
+    rgb = np.asarray(rgb)
+    if np.issubdtype(rgb.dtype, np.integer):
+        rgb = rgb.astype(np.float32) / 255
+    return rgb_to_lab(rgb[..., :3])[..., 1:]
+
+
+def image_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """Lab of an RGB/RGBA image of any dtype (uint8, uint16, float in [0, 1])."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] not in (3, 4):
+        raise SemcolorError(f"expected an RGB image (h, w, 3); got shape {rgb.shape}")
+    if np.issubdtype(rgb.dtype, np.integer):
+        rgb = rgb[..., :3].astype(np.float32) / np.iinfo(rgb.dtype).max
+    return rgb_to_lab(np.clip(np.nan_to_num(rgb[..., :3].astype(np.float32)), 0, 1))

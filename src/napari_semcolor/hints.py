@@ -1,0 +1,215 @@
+"""Colour hints: a colour the user wants at a small patch of the image.
+
+A :class:`Hint` covers rows ``y … y+size−1`` and columns ``x … x+size−1`` of the full-resolution
+image (the CLI's CSV convention). A napari point is *centred* on its patch instead; the
+conversions below take care of that. A hint whose chroma is below :data:`GRAY_CHROMA` is a
+**gray hint**: it says "keep this neutral" (mask 1, a*b* 0), which is not the same as no hint.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from napari_semcolor.color import rgb_to_ab
+from napari_semcolor.errors import SemcolorError
+
+#: a hint colour with a*b* chroma below this is a gray ("keep neutral") hint
+GRAY_CHROMA = 4.0
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One colour hint.
+
+    Attributes
+    ----------
+    y, x : int
+        Top-left pixel of the patch (row, column) in the full-resolution image.
+    rgb : (float, float, float)
+        sRGB colour in [0, 1].
+    size : int
+        Side of the square patch in pixels (≥ 1).
+    plane : tuple of int
+        Leading (non-spatial) coordinates for nD stacks; empty = every plane.
+    """
+
+    y: int
+    x: int
+    rgb: tuple[float, float, float]
+    size: int = 1
+    plane: tuple[int, ...] = ()
+
+    @property
+    def ab(self) -> np.ndarray:
+        """a*b* of the hint colour (0, 0 for a gray hint)."""
+        ab = rgb_to_ab(np.asarray(self.rgb, np.float32))
+        return np.zeros(2, np.float32) if self.is_gray else ab
+
+    @property
+    def is_gray(self) -> bool:
+        """True if the hint means "keep this neutral"."""
+        ab = rgb_to_ab(np.asarray(self.rgb, np.float32))
+        return float(np.hypot(*ab)) < GRAY_CHROMA
+
+    @property
+    def hex(self) -> str:
+        """The colour as ``#rrggbb``."""
+        return "#" + "".join(f"{round(c * 255):02x}" for c in self.rgb)
+
+
+def parse_color(value) -> tuple[float, float, float]:
+    """A colour given as ``#rrggbb``, a name napari knows is not needed: hex or 3/4 numbers.
+
+    Numbers in [0, 1] are read as floats, numbers above 1 as 0–255.
+    """
+    if isinstance(value, str):
+        s = value.strip().lstrip("#")
+        if len(s) not in (6, 8) or any(ch not in "0123456789abcdefABCDEF" for ch in s):
+            raise SemcolorError(f"colour {value!r} is not of the form #rrggbb")
+        return tuple(int(s[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+    arr = np.asarray(value, np.float64).ravel()
+    if arr.size not in (3, 4) or not np.all(np.isfinite(arr)) or arr.min() < 0:
+        raise SemcolorError(f"colour {value!r} must be 3 (or 4) non-negative numbers or #rrggbb")
+    arr = arr[:3]
+    if arr.max() > 1:
+        if arr.max() > 255:
+            raise SemcolorError(f"colour {value!r}: values above 1 are read as 0–255, and must be ≤ 255")
+        arr = arr / 255
+    return tuple(float(v) for v in arr)  # type: ignore[return-value]
+
+
+def validate(hints: list[Hint], shape: tuple[int, int]) -> list[Hint]:
+    """Check that every hint's top-left pixel lies in an image of ``shape`` (h, w).
+
+    A patch reaching past the border is clipped, not refused.
+
+    Raises
+    ------
+    SemcolorError
+        A hint outside the image, or a size below 1.
+    """
+    h, w = shape
+    for i, hint in enumerate(hints):
+        if not (0 <= hint.y < h and 0 <= hint.x < w):
+            raise SemcolorError(
+                f"hint {i} at (y={hint.y}, x={hint.x}) is outside the image of {h}×{w} pixels; "
+                "move or delete it"
+            )
+        if hint.size < 1:
+            raise SemcolorError(f"hint {i} has size {hint.size}; a hint covers at least 1 pixel")
+    return list(hints)
+
+
+def rasterize(hints: list[Hint], shape: tuple[int, int], work_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Paint hints into an a*b* field and a mask at a (working) resolution.
+
+    Parameters
+    ----------
+    hints : list of Hint
+        In full-resolution pixel coordinates of an image of ``shape``.
+    shape : (H, W)
+        Full-resolution image shape.
+    work_shape : (h, w), optional
+        Resolution of the output (default: ``shape``). Each patch covers at least one pixel.
+
+    Returns
+    -------
+    ab : (h, w, 2) float32
+        Hint a*b* where the mask is set, 0 elsewhere (also 0 under gray hints).
+    mask : (h, w) float32
+        1 under any hint (gray ones included), 0 elsewhere.
+    """
+    validate(hints, shape)
+    h, w = work_shape or shape
+    sy, sx = h / shape[0], w / shape[1]
+    ab = np.zeros((h, w, 2), np.float32)
+    mask = np.zeros((h, w), np.float32)
+    for hint in hints:
+        ys, xs = patch_slices(hint, shape, (sy, sx), (h, w))
+        ab[ys, xs] = hint.ab
+        mask[ys, xs] = 1
+    return ab, mask
+
+
+def patch_slices(hint: Hint, shape: tuple[int, int], scale=(1.0, 1.0), out_shape=None) -> tuple[slice, slice]:
+    """Row and column slices a hint covers, at ``scale`` relative to the full-resolution ``shape``."""
+    out_shape = out_shape or shape
+    y0 = min(int(np.floor(hint.y * scale[0])), out_shape[0] - 1)
+    x0 = min(int(np.floor(hint.x * scale[1])), out_shape[1] - 1)
+    y1 = max(y0 + 1, min(int(np.ceil(min(hint.y + hint.size, shape[0]) * scale[0])), out_shape[0]))
+    x1 = max(x0 + 1, min(int(np.ceil(min(hint.x + hint.size, shape[1]) * scale[1])), out_shape[1]))
+    return slice(y0, y1), slice(x0, x1)
+
+
+def from_points(coords: np.ndarray, colors, sizes=None) -> list[Hint]:
+    """Hints from napari Points data: centres (n, D), colours (n, 3|4) or hex, sizes (n,).
+
+    The last two coordinates are (row, column); any before them are the plane. Pass the colours
+    stored in the layer's ``features`` where there are any (display colours are only a view).
+    """
+    coords = np.asarray(coords, np.float64)
+    if coords.size == 0:
+        return []
+    if coords.ndim != 2 or coords.shape[1] < 2:
+        raise SemcolorError(f"point coordinates must be (n, 2) or (n, D); got shape {coords.shape}")
+    n = len(coords)
+    sizes = np.ones(n) if sizes is None else np.broadcast_to(np.asarray(sizes, np.float64), (n,))
+    colors = list(colors)
+    if len(colors) != n:
+        raise SemcolorError(f"{n} points but {len(colors)} colours")
+    hints = []
+    for c, col, s in zip(coords, colors, sizes):
+        size = max(1, int(round(s)))
+        half = (size - 1) / 2
+        plane = tuple(int(round(v)) for v in c[:-2])
+        hints.append(Hint(int(round(c[-2] - half)), int(round(c[-1] - half)), parse_color(col), size, plane))
+    return hints
+
+
+def to_points(hints: list[Hint]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Points data for hints: centres (n, D), sizes (n,), hex colours (n,)."""
+    if not hints:
+        return np.zeros((0, 2)), np.zeros(0), []
+    ndim = max(len(h.plane) for h in hints) + 2
+    coords = np.array(
+        [[*([0] * (ndim - 2 - len(h.plane))), *h.plane, h.y + (h.size - 1) / 2, h.x + (h.size - 1) / 2] for h in hints],
+        np.float64,
+    )
+    return coords, np.array([h.size for h in hints], np.float64), [h.hex for h in hints]
+
+
+def read_csv(path: str | Path) -> list[Hint]:
+    """Read hints from a CSV with header ``y,x,r,g,b`` and optional ``size`` (colours 0–255)."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise SemcolorError(f"cannot read hints file {path}: {exc.strerror}") from exc
+    need = {"y", "x", "r", "g", "b"}
+    if rows and not need <= set(rows[0]):
+        raise SemcolorError(f"hints file {path} needs the columns y,x,r,g,b (and optionally size); it has {list(rows[0])}")
+    hints = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            rgb = tuple(float(row[k]) / 255 for k in "rgb")
+            size = int(float(row.get("size") or 1))
+            hints.append(Hint(int(float(row["y"])), int(float(row["x"])), rgb, size))
+        except (TypeError, ValueError) as exc:
+            raise SemcolorError(f"hints file {path}, line {line}: {exc}") from exc
+        if not all(0 <= v <= 1 for v in rgb):
+            raise SemcolorError(f"hints file {path}, line {line}: r, g, b must be in 0–255")
+    return hints
+
+
+def write_csv(hints: list[Hint], path: str | Path) -> None:
+    """Write hints in the CSV format :func:`read_csv` reads."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["y", "x", "r", "g", "b", "size"])
+        for h in hints:
+            w.writerow([h.y, h.x, *(round(c * 255) for c in h.rgb), h.size])

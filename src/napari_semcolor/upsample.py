@@ -1,0 +1,143 @@
+"""Resolution changes: area downsampling of L*, and edge-aware (guided-filter) upsampling of a*b*.
+
+Colour is low-frequency and structure lives in L*, so networks and solvers run at a working
+resolution and a*b* comes back to full resolution with the full-resolution L* as guide: the fast
+guided filter (He & Sun 2015) fits ``ab ≈ A·L + B`` in small windows at working resolution and
+applies the smoothly interpolated A, B to the full-resolution L*. Everything is box filters and
+separable interpolation: O(pixels), no Python loops over pixels, and rows are processed in chunks
+so large images do not need several full-size temporaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def working_shape(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """Shape with the long side at most ``long_side`` (never upsampled), aspect ratio kept."""
+    h, w = shape
+    s = min(1.0, long_side / max(h, w))
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def downsample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Area-average a 2D (or 2D × channels) float image down to ``shape``.
+
+    Integer block means first (cheap, exact box averaging), then a small linear resize to the
+    exact target. Returns float32.
+    """
+    image = np.asarray(image, np.float32)
+    h, w = shape
+    H, W = image.shape[:2]
+    if (H, W) == (h, w):
+        return image.copy()
+    ky, kx = max(1, H // h), max(1, W // w)
+    if ky > 1 or kx > 1:
+        Hc, Wc = (H // ky) * ky, (W // kx) * kx
+        blocks = image[:Hc, :Wc].reshape(Hc // ky, ky, Wc // kx, kx, *image.shape[2:])
+        image = blocks.mean(axis=(1, 3), dtype=np.float32)
+    if image.shape[:2] != (h, w):
+        image = resize_linear(image, (h, w))
+    return image
+
+
+def resize_nearest(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize (for labels, which must never be averaged)."""
+    H, W = image.shape[:2]
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * H / shape[0]).astype(np.intp), H - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * W / shape[1]).astype(np.intp), W - 1)
+    return image[rows][:, cols]
+
+
+def _axis_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # pixel-centre aligned linear interpolation: out pixel i sits at (i + .5) * n_in / n_out - .5
+    pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    pos = np.clip(pos, 0, n_in - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    return i0, i1, (pos - i0).astype(np.float32)
+
+
+def resize_linear(image: np.ndarray, shape: tuple[int, int], rows: slice | None = None) -> np.ndarray:
+    """Bilinear resize of a (h, w[, c]) float32 image to ``shape``; optionally only output ``rows``.
+
+    Separable: columns are interpolated on the small input first, then whole rows are blended.
+    """
+    image = np.asarray(image, np.float32)
+    x0, x1, wx = _axis_weights(image.shape[1], shape[1])
+    y0, y1, wy = _axis_weights(image.shape[0], shape[0])
+    if rows is not None:
+        y0, y1, wy = y0[rows], y1[rows], wy[rows]
+    extra = (None,) * (image.ndim - 2)
+    need = np.union1d(y0, y1)  # only the input rows these output rows use
+    wxb = wx[(None, slice(None), *extra)]
+    cols = image[need][:, x0] * (1 - wxb) + image[need][:, x1] * wxb
+    pos0, pos1 = np.searchsorted(need, y0), np.searchsorted(need, y1)
+    wyb = wy[(slice(None), None, *extra)]
+    return cols[pos0] * (1 - wyb) + cols[pos1] * wyb
+
+
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int = 2, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Guided-filter coefficients A, B (He et al. 2010) with ``src ≈ A·guide + B`` per window.
+
+    Parameters
+    ----------
+    guide : (h, w) float32, values in about [0, 1]
+    src : (h, w, c) float32
+    radius : int
+        Window radius in pixels of this resolution.
+    eps : float
+        Regularisation; larger = smoother, less edge-following.
+
+    Returns
+    -------
+    A, B : (h, w, c) float32, already box-averaged (ready to interpolate).
+    """
+    size = 2 * radius + 1
+    box = lambda x: ndimage.uniform_filter(x, size=(size, size) + (1,) * (x.ndim - 2), mode="reflect")  # noqa: E731
+    g = guide[..., None]
+    mean_g = box(g)
+    mean_s = box(src)
+    cov = box(g * src) - mean_g * mean_s
+    var = box(g * g) - mean_g * mean_g
+    A = cov / (var + eps)
+    B = mean_s - A * mean_g
+    return box(A).astype(np.float32), box(B).astype(np.float32)
+
+
+def apply_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, rows: slice | None = None) -> np.ndarray:
+    """Full-resolution a*b* = upsampled A · L*/100 + upsampled B (optionally for ``rows`` only)."""
+    rows = rows or slice(0, L_full.shape[0])
+    return resize_linear(A, L_full.shape, rows) * (L_full[rows, :, None] / 100) + resize_linear(B, L_full.shape, rows)
+
+
+def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:
+    """Bring a*b* from working to full resolution, edge-aware, guided by full-resolution L*.
+
+    Parameters
+    ----------
+    ab : (h, w, 2) float32
+        a*b* at working resolution.
+    L_work : (h, w) float32
+        L* at working resolution (the guide the backend saw), in [0, 100].
+    L_full : (H, W) float32
+        L* at full resolution, in [0, 100].
+
+    Returns
+    -------
+    (H, W, 2) float32
+    """
+    if L_full.shape == L_work.shape:
+        return np.asarray(ab, np.float32).copy()
+    A, B = guided_coefficients(L_work / 100, ab, radius=radius, eps=eps)
+    return upsample_coefficients(A, B, L_full, chunk_rows=chunk_rows)
+
+
+def upsample_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
+    """:func:`apply_coefficients` over the whole image, in row chunks."""
+    out = np.empty(L_full.shape + (A.shape[-1],), np.float32)
+    for r0 in range(0, L_full.shape[0], chunk_rows):
+        rows = slice(r0, min(r0 + chunk_rows, L_full.shape[0]))
+        out[rows] = apply_coefficients(A, B, L_full, rows)
+    return out
