@@ -134,3 +134,16 @@ def test_missing_or_corrupt_weights_raise_semcolor_error(tmp_path, monkeypatch, 
             EECNNBackend().colorize(_job(np.full((16, 16), 50, np.float32)))
     finally:
         _load_nets.cache_clear()
+
+
+def test_pipeline_with_eecnn_keeps_lightness(bundled):
+    from napari_semcolor.color import rgb_to_lab, to_lightness
+    from napari_semcolor.pipeline import colorize
+
+    yy, xx = np.mgrid[0:90, 0:130]
+    img = (127 + 100 * np.sin(xx / 9.0) * np.cos(yy / 13.0)).astype(np.uint8)
+    res = colorize(img, backend="eecnn", n_samples=2)
+    assert res.rgb.shape == (2, 90, 130, 3)
+    L_out = rgb_to_lab(res.rgb.astype(np.float32) / 255.0)[..., 0]
+    assert np.abs(L_out - to_lightness(img)[None]).max() <= 1.0
+    assert res.metadata["model_sha256"] == REGISTRY["eecnn"].sha256

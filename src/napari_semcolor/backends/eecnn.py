@@ -50,6 +50,13 @@ class EECNNBackend:
     working_size = 384
     needs_hints = False
 
+    @property
+    def model_sha256(self) -> str:
+        """sha256 of the EE-CNN weight file (recorded in the output's metadata)."""
+        from napari_semcolor.weights import REGISTRY
+
+        return REGISTRY["eecnn"].sha256
+
     def colorize(self, job: Job) -> np.ndarray:
         """Predict a*b* for ``job.L``; returns (n_samples, h, w, 2) float32."""
         import torch
