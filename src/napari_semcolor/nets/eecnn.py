@@ -102,6 +102,9 @@ class EECNN(nn.Module):
         Channels at H/2; H/4 and H/8 stages have 2x and 4x as many.
     global_dim : int
         Length of the global feature vector (EfficientNet-Lite0 pooled features: 1280).
+    dropout : float
+        Channel dropout after the fusion (training only; no parameters, so any value loads the
+        same weights).
 
     Notes
     -----
@@ -109,7 +112,7 @@ class EECNN(nn.Module):
     the global vector (N, global_dim); it returns bin logits (N, Q, H/2, W/2).
     """
 
-    def __init__(self, width: int = 32, global_dim: int = FEATURE_DIM) -> None:
+    def __init__(self, width: int = 32, global_dim: int = FEATURE_DIM, dropout: float = 0.0) -> None:
         super().__init__()
         c1, c2, c3 = width, 2 * width, 4 * width
         self.register_buffer("bins", torch.from_numpy(ab_bins()))
@@ -119,6 +122,7 @@ class EECNN(nn.Module):
         self.enc3 = nn.Sequential(conv_bn(c2, c3, 2), conv_bn(c3, c3))
         self.enc4 = nn.Sequential(conv_bn(c3, c3, dilation=2), conv_bn(c3, c3, dilation=2))
         self.fusion = Fusion(c3, global_dim, c3)
+        self.dropout = nn.Dropout2d(dropout)
         self.mid = nn.Sequential(conv_bn(c3, c3, dilation=2), conv_bn(c3, c3))
         self.dec3 = conv_bn(2 * c3, c3)
         self.dec2 = nn.Sequential(conv_bn(c3 + c2, c2), conv_bn(c2, c2))
@@ -130,7 +134,7 @@ class EECNN(nn.Module):
         s1 = self.enc1(x)
         s2 = self.enc2(s1)
         s3 = self.enc3(s2)
-        y = self.mid(self.fusion(self.enc4(s3), g))
+        y = self.mid(self.dropout(self.fusion(self.enc4(s3), g)))
         y = self.dec3(torch.cat([y, s3], 1))
         y = F.interpolate(y, scale_factor=2, mode="nearest")
         y = self.dec2(torch.cat([y, s2], 1))

@@ -83,8 +83,13 @@ def bin_counts(labs, bins: torch.Tensor) -> np.ndarray:
     return counts
 
 
-def make_batch(idx, labs, feats, rng, crop):
-    """Augmented crops: dihedral view, scale in [0.7, 1.25], random position; no colour jitter."""
+def make_batch(idx, labs, feats, rng, crop, gamma_jitter=0.0):
+    """Augmented crops: dihedral view, scale in [0.7, 1.25], random position; no colour jitter.
+
+    With ``gamma_jitter`` > 0 the *input* L* (not the target) gets a random gamma in
+    ``exp(±gamma_jitter)``: users' gray images are not exactly L*, and colour should not hinge on
+    the exact tone curve.
+    """
     Ls, abs_, gs = [], [], []
     for i in idx:
         d = int(rng.integers(8))
@@ -96,7 +101,10 @@ def make_batch(idx, labs, feats, rng, crop):
         patch = torch.from_numpy(np.ascontiguousarray(lab[y0 : y0 + c, x0 : x0 + c])).permute(2, 0, 1)[None]
         if c != crop:
             patch = F.interpolate(patch, size=(crop, crop), mode="bilinear", align_corners=False, antialias=c > crop)
-        Ls.append(patch[:, :1])
+        L = patch[:, :1]
+        if gamma_jitter > 0:
+            L = 100.0 * (L / 100.0).clamp(0, 1) ** float(np.exp(rng.uniform(-gamma_jitter, gamma_jitter)))
+        Ls.append(L)
         abs_.append(patch[:, 1:])
         gs.append(feats[i, d])
     return torch.cat(Ls), torch.cat(abs_), torch.stack(gs)
@@ -173,6 +181,9 @@ def parse_args(argv=None) -> argparse.Namespace:  # noqa: D103
     p.add_argument("--reg-weight", type=float, default=0.5)
     p.add_argument("--T", type=float, default=DEFAULT_T)
     p.add_argument("--long-side", type=int, default=320, help="training images are resized to this long side")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW decoupled weight decay")
+    p.add_argument("--dropout", type=float, default=0.0, help="channel dropout after the fusion")
+    p.add_argument("--gamma-jitter", type=float, default=0.0, help="random gamma exp(±x) on the input L*")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--max-train", type=int, default=0, help="use only this many training images (smoke runs)")
@@ -211,11 +222,11 @@ def main(argv=None) -> None:  # noqa: D103
     del effnet
 
     torch.manual_seed(args.seed)
-    model = EECNN(width=args.width)
+    model = EECNN(width=args.width, dropout=args.dropout)
     weights = torch.from_numpy(
         rebalancing_weights(bin_counts(labs, model.bins), model.bins.numpy(), lam=args.rebalance)
     )
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     start, best = 0, math.inf
     if args.resume and (args.out / "last.pt").is_file():
         ck = torch.load(args.out / "last.pt", map_location="cpu", weights_only=True)
@@ -238,7 +249,9 @@ def main(argv=None) -> None:  # noqa: D103
         sums = np.zeros(3)
         model.train()
         for b in range(n_batches):
-            L, ab, g = make_batch(order[b * args.batch : (b + 1) * args.batch], labs, feats, rng, args.crop)
+            L, ab, g = make_batch(
+                order[b * args.batch : (b + 1) * args.batch], labs, feats, rng, args.crop, args.gamma_jitter
+            )
             loss, cls, reg = loss_fn(model, model(L, g), ab, weights, args.reg_weight, args.T)
             opt.zero_grad(set_to_none=True)
             loss.backward()
