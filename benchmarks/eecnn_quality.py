@@ -1,7 +1,7 @@
 """EE-CNN quality on the fixed validation split, against plain gray.
 
     python benchmarks/eecnn_quality.py --data ../shared/data/semcolorful/train [--checkpoint runs/eecnn/best.pt]
-        [--temperature 0.38 0.5 ...]
+        [--temperature 0.02 0.1 ...]
 
 Protocol (issue 4): every validation image is stretched to 256 x 256; the input gray is
 L* * 255 / 100 rounded to 8 bits; the output is (input L*, predicted a*b*) rendered to sRGB with
@@ -97,13 +97,17 @@ def main(argv=None) -> None:  # noqa: D103
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/data/semcolorful/train"))
     p.add_argument("--checkpoint", type=Path, help="evaluate a training checkpoint instead of the bundled weights")
-    p.add_argument("--temperature", type=float, nargs="+", default=[0.38])
+    p.add_argument("--temperature", type=float, nargs="+", default=None, help="default: the backend's")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     args = p.parse_args(argv)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.temperature is None:
+        from napari_semcolor.backends.eecnn import TEMPERATURE
+
+        args.temperature = [TEMPERATURE]
     _, val = split_files(list_images(args.data))
     if args.checkpoint:
         predict = checkpoint_predictor(args.checkpoint, args.temperature)
