@@ -7,10 +7,11 @@ equals the input's to within 8-bit rounding.
 
 Intensity → L* mapping (:func:`to_lightness`):
 
-* ``uint8``: ``L* = v / 255 · 100``; ``uint16``: ``v / 65535 · 100``; other integer types and
-  all floats are stretched from ``(lo, hi)`` to ``[0, 100]``, where ``(lo, hi)`` defaults to the
-  dtype's full range for unsigned integers, the data's min/max for signed integers and floats in
-  ``[0, 1]`` are read as ``v · 100``.
+* ``uint8``: ``L* = v / 255 · 100``; ``uint16``: ``v / 65535 · 100``; other unsigned integers:
+  ``v / max · 100`` with ``max`` the dtype's largest value.
+* floats with all values in ``[0, 1]``: ``v · 100``; other floats and signed integers: stretched
+  linearly from their min … max to 0 … 100 (a constant image becomes L* = 50).
+* ``percentiles=(lo, hi)`` stretches those percentiles of the data to 0 … 100 instead.
 * ``bool``: False → 0, True → 100.
 * RGB/RGBA given where gray is expected: its own L* (with a warning).
 """

@@ -62,9 +62,9 @@ class Hint:
 
 
 def parse_color(value) -> tuple[float, float, float]:
-    """A colour given as ``#rrggbb``, a name napari knows is not needed: hex or 3/4 numbers.
+    """Read a colour given as ``#rrggbb`` or as 3 (or 4) numbers; return sRGB floats in [0, 1].
 
-    Numbers in [0, 1] are read as floats, numbers above 1 as 0–255.
+    Numbers all in [0, 1] are read as floats; if any is above 1, all are read as 0–255.
     """
     if isinstance(value, str):
         s = value.strip().lstrip("#")

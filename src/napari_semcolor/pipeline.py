@@ -146,7 +146,7 @@ def colorize(
         seed=int(seed),
         options=dict(options or {}),
         device=resolve_device(device) if getattr(model, "uses_torch", True) else "cpu",
-        progress=lambda f, m: report(0.05 + 0.65 * min(max(f, 0.0), 1.0), m),
+        progress=lambda f, m: report(round(0.05 + 0.65 * min(max(f, 0.0), 1.0), 4), m),
         cancel=cancel,
     )
     ab = np.asarray(model.colorize(job), np.float32)

@@ -109,7 +109,9 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int = 2, eps
 def apply_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, rows: slice | None = None) -> np.ndarray:
     """Full-resolution a*b* = upsampled A · L*/100 + upsampled B (optionally for ``rows`` only)."""
     rows = rows or slice(0, L_full.shape[0])
-    return resize_linear(A, L_full.shape, rows) * (L_full[rows, :, None] / 100) + resize_linear(B, L_full.shape, rows)
+    c = A.shape[-1]
+    AB = resize_linear(np.concatenate([A, B], axis=-1), L_full.shape, rows)  # one pass for both
+    return AB[..., :c] * (L_full[rows, :, None] / 100) + AB[..., c:]
 
 
 def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:

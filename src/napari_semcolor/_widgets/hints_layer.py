@@ -1,0 +1,105 @@
+"""Colour-hint layers: a Points layer whose new points take the current hint colour.
+
+The colour a hint *means* is stored in the layer's ``hint`` feature (``#rrggbb``); the face
+colour only shows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox, create_widget
+
+from napari_semcolor._widgets.layers import HINT_FEATURE
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.hints import parse_color
+
+if TYPE_CHECKING:
+    import napari
+
+DEFAULT_COLOR = "#e0703a"
+#: a small palette of distinct colours; "gray" is the keep-neutral hint
+PALETTE = {
+    "orange": "#e0703a",
+    "blue": "#3f8ce6",
+    "green": "#4cbf59",
+    "magenta": "#cc4fa6",
+    "yellow": "#f2cc33",
+    "teal": "#33bfbf",
+    "red": "#d93b3b",
+    "purple": "#8c5ad9",
+    "gray (keep neutral)": "#808080",
+}
+
+
+def _hex(color) -> str:
+    return "#" + "".join(f"{round(c * 255):02x}" for c in parse_color(color))
+
+
+def make_hints_layer(viewer: napari.viewer.Viewer, image=None, color: str = DEFAULT_COLOR, size: int = 5):
+    """Add an empty colour-hints Points layer aligned with ``image`` and ready to click into."""
+    color = _hex(color)
+    kwargs = {"name": "colour hints", "ndim": 2}
+    if image is not None:
+        kwargs.update(name=f"{image.name} hints", ndim=image.ndim, scale=image.scale, translate=image.translate)
+    layer = viewer.add_points(size=size, face_color=color, border_color="white", features={HINT_FEATURE: [], "hint_size": []}, **kwargs)
+    set_hint_color(layer, color, size)
+    layer.mode = "add"
+    return layer
+
+
+def set_hint_color(layer, color, size: int | None = None) -> None:
+    """Make the next points added to ``layer`` carry ``color`` (and ``size``), and show it."""
+    color = _hex(color)
+    layer.feature_defaults[HINT_FEATURE] = color
+    layer.current_face_color = color
+    if size is not None:
+        layer.feature_defaults["hint_size"] = size
+        layer.current_size = size
+
+
+def new_hints_layer(viewer: napari.viewer.Viewer) -> None:
+    """Menu command: a hints layer for the selected image (or the first image layer)."""
+    from napari.layers import Image
+
+    active = viewer.layers.selection.active
+    image = active if isinstance(active, Image) else next((l for l in viewer.layers if isinstance(l, Image)), None)
+    make_hints_layer(viewer, image)
+
+
+class HintsWidget(Container):
+    """Dock widget: pick a colour (or gray = keep neutral) and a size, create or recolour hints."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer):
+        from napari.layers import Image, Points
+
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self.image = create_widget(annotation=Image | None, label="image", options={"nullable": True})
+        self.palette = ComboBox(choices=list(PALETTE), value="orange", label="palette")
+        self.color = LineEdit(value=DEFAULT_COLOR, label="hint colour (#rrggbb)")
+        self.size = SpinBox(value=5, min=1, max=99, label="hint size (px)")
+        self.create = PushButton(text="New hints layer")
+        self.layer = create_widget(annotation=Points | None, label="hints layer", options={"nullable": True})
+        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer])
+        self.create.changed.connect(self._create)
+        self.palette.changed.connect(lambda name: setattr(self.color, "value", PALETTE[name]))
+        self.color.changed.connect(self._apply)
+        self.size.changed.connect(self._apply)
+
+    def _create(self):
+        layer = make_hints_layer(self.viewer, self.image.value, self._color_hex(), int(self.size.value))
+        self.reset_choices()
+        self.layer.value = layer
+        return layer
+
+    def _color_hex(self) -> str:
+        return _hex(self.color.value)
+
+    def _apply(self, *_):
+        if self.layer.value is None:
+            return
+        try:
+            set_hint_color(self.layer.value, self._color_hex(), int(self.size.value))
+        except SemcolorError:  # half-typed colour: wait for a valid one
+            pass

@@ -1,0 +1,64 @@
+"""Conversions between napari layers and the core's arrays (no Qt here, only layer objects)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_semcolor import hints as hints_mod
+from napari_semcolor.errors import SemcolorError
+
+#: column of a Points layer's features that holds a hint's colour (#rrggbb)
+HINT_FEATURE = "hint"
+
+
+def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None) -> list[hints_mod.Hint]:
+    """Hints of a Points layer, in the pixel coordinates of ``image_layer`` (if given).
+
+    The colour comes from the layer's ``hint`` feature when it has one (what the hint *means*),
+    else from the face colour. Points on other planes of a stack are left out.
+    """
+    if layer is None or len(layer.data) == 0:
+        return []
+    coords = np.asarray(layer.data, np.float64)
+    if image_layer is not None and layer.ndim == image_layer.ndim:  # layers may differ in scale/translate
+        coords = np.array([image_layer.world_to_data(layer.data_to_world(c)) for c in coords])
+    if HINT_FEATURE in layer.features.columns:
+        colors = list(layer.features[HINT_FEATURE])
+    else:
+        colors = [tuple(c[:3]) for c in layer.face_color]
+    sizes = np.asarray(layer.size, np.float64)
+    if image_layer is not None:
+        sizes = sizes / float(np.mean(np.abs(image_layer.scale[-2:]))) * float(np.mean(np.abs(layer.scale[-2:])))
+    hints = hints_mod.from_points(coords, colors, sizes)
+    if plane:
+        hints = [h for h in hints if not h.plane or h.plane[-len(plane):] == tuple(plane)]
+    return [hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints]
+
+
+def gray_plane(layer, current_step: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The 2D gray plane of an Image layer that the viewer shows, and its leading indices."""
+    if layer.rgb:
+        data = np.asarray(layer.data)
+        if data.ndim != 3:
+            raise SemcolorError("RGB stacks are not supported; choose a gray image layer")
+        return data, ()
+    data = layer.data
+    if data.ndim < 2:
+        raise SemcolorError(f"layer {layer.name!r} is {data.ndim}D; choose a 2D (or nD) gray image")
+    lead = tuple(int(i) for i in current_step[-data.ndim :][: data.ndim - 2]) if data.ndim > 2 else ()
+    plane = data[lead] if lead else data
+    return np.asarray(plane), lead
+
+
+def output_kwargs(source, name: str, metadata: dict, n_samples: int) -> dict:
+    """Layer keyword arguments for a result: source scale/translate/units kept, metadata attached."""
+    scale = list(source.scale[-2:])
+    translate = list(source.translate[-2:])
+    units = list(getattr(source, "units", ())[-2:]) if getattr(source, "units", None) is not None else None
+    if n_samples > 1:  # a leading sample axis
+        scale, translate = [1.0, *scale], [0.0, *translate]
+        units = None if units is None else ["pixel", *units]
+    kwargs = {"name": name, "rgb": True, "scale": scale, "translate": translate, "metadata": {"semcolor": metadata}}
+    if units is not None:
+        kwargs["units"] = units
+    return kwargs

@@ -1,0 +1,139 @@
+"""SEM TIFF files: pixel size from the instrument's metadata, and the instrument data bar.
+
+Pixel size, in order of trust: FEI/Thermo Fisher ``[Scan] PixelWidth/PixelHeight`` (metres, tags
+34680/34682), Zeiss ``AP_PIXEL_SIZE`` / ``AP_IMAGE_PIXEL_SIZE`` (tag 34118), then the plain TIFF
+``XResolution``/``YResolution`` with ``ResolutionUnit`` (inch or centimetre). The data bar is the
+strip at the bottom that many instruments burn into the image (a flat background with text and a
+scale bar); :func:`detect_databar` finds where it starts so it can be kept gray, not cropped away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from napari_semcolor.errors import SemcolorError
+
+_TO_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9, "pm": 1e-12}
+
+
+@dataclass
+class SemImage:
+    """An SEM image with what its file says about it.
+
+    Attributes
+    ----------
+    data : ndarray
+        The image as stored.
+    pixel_size : (float, float) or None
+        (y, x) pixel size in metres, if the file says.
+    source : str
+        Where the pixel size came from: "fei", "zeiss", "tiff" or "".
+    databar_row : int or None
+        First row of the instrument data bar, if one was found.
+    metadata : dict
+        The instrument metadata that was read.
+    """
+
+    data: np.ndarray
+    pixel_size: tuple[float, float] | None = None
+    source: str = ""
+    databar_row: int | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def scale_and_units(self) -> tuple[tuple[float, float], str] | None:
+        """Layer scale in a readable unit (nm below 100 nm per pixel, else µm) and that unit."""
+        if self.pixel_size is None:
+            return None
+        unit, factor = ("nm", 1e9) if max(self.pixel_size) < 1e-7 else ("µm", 1e6)
+        return (self.pixel_size[0] * factor, self.pixel_size[1] * factor), unit
+
+
+def read_sem_tiff(path: str | Path) -> SemImage:
+    """Read a TIFF with its pixel size and data bar.
+
+    Raises
+    ------
+    SemcolorError
+        The file cannot be read as a TIFF.
+    """
+    import tifffile
+
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            data = tif.asarray()
+            fei = tif.fei_metadata or {}
+            zeiss = tif.sem_metadata or {}
+            page = tif.pages.first
+            tags = {t.name: t.value for t in page.tags.values() if t.name in ("XResolution", "YResolution", "ResolutionUnit")}
+    except (OSError, ValueError, tifffile.TiffFileError) as exc:
+        raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
+    image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
+    image.pixel_size, image.source = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss) or _tiff_pixel_size(tags) or (None, "")
+    gray = data if data.ndim == 2 else None
+    image.databar_row = detect_databar(gray) if gray is not None else None
+    return image
+
+
+def _fei_pixel_size(meta: dict):
+    scan = meta.get("Scan") or meta.get("EScan") or {}
+    px, py = scan.get("PixelWidth"), scan.get("PixelHeight", scan.get("PixelWidth"))
+    if isinstance(px, (int, float)) and px > 0:
+        return (float(py), float(px)), "fei"
+    return None
+
+
+def _zeiss_pixel_size(meta: dict):
+    for key in ("ap_image_pixel_size", "ap_pixel_size"):
+        entry = meta.get(key)
+        if entry and len(entry) >= 3 and isinstance(entry[1], (int, float)) and entry[1] > 0:
+            factor = _TO_METRES.get(str(entry[2]).strip())
+            if factor:
+                size = float(entry[1]) * factor
+                return (size, size), "zeiss"
+    return None
+
+
+def _tiff_pixel_size(tags: dict):
+    unit = tags.get("ResolutionUnit")
+    per_metre = {2: 1 / 0.0254, 3: 100.0}.get(int(unit)) if unit is not None else None
+    xres, yres = tags.get("XResolution"), tags.get("YResolution")
+    if not per_metre or not xres:
+        return None
+    fx = xres[0] / xres[1] if isinstance(xres, tuple) else float(xres)
+    fy = (yres[0] / yres[1] if isinstance(yres, tuple) else float(yres)) if yres else fx
+    # below 1000 pixels per inch it is a print or screen setting (72, 96, 300 dpi), not a pixel size
+    if min(fx, fy) * per_metre * 0.0254 < 1000:
+        return None
+    return (1 / (fy * per_metre), 1 / (fx * per_metre)), "tiff"
+
+
+def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fraction: float = 0.3) -> int | None:
+    """First row of an instrument data bar at the bottom of ``image``, or None.
+
+    A data-bar row is mostly one flat value (the bar's background, usually black or white) with a
+    few very different pixels (text). The bar is the longest run of such rows that ends at the
+    bottom edge, between ``min_fraction`` and ``max_fraction`` of the height, and the row above it
+    must not look like one.
+    """
+    img = np.asarray(image)
+    if img.ndim != 2 or img.shape[0] < 20 or img.shape[1] < 20:
+        return None
+    h = img.shape[0]
+    rows = img[h - int(h * max_fraction) - 1 :].astype(np.float32)
+    lo, hi = float(img.min()), float(img.max())
+    if hi <= lo:
+        return None
+    tol = (hi - lo) * 0.02
+    mode = np.median(rows, axis=1, keepdims=True)
+    flat = np.mean(np.abs(rows - mode) <= tol, axis=1)
+    bar_like = flat >= 0.6
+    if not bar_like[-1]:
+        return None
+    run = int(np.argmin(bar_like[::-1])) if not bar_like.all() else len(bar_like)
+    if run < h * min_fraction or run >= len(bar_like):
+        return None
+    return h - run

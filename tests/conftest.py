@@ -1,0 +1,53 @@
+"""Shared fixtures: small generated SEM-like images (tests never need ../shared)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_semcolor.color import compose, image_to_lab, to_lightness
+from napari_semcolor.hints import Hint
+from napari_semcolor.synthetic import make_sem, paint, region_colors
+
+
+class Scene:
+    """A generated micrograph with a known colouring and one hint per region."""
+
+    def __init__(self, shape=(192, 192), kind="particles", seed=1, hint_size=3):
+        sem = make_sem(shape, kind, seed=seed, n_objects=8)
+        self.image, self.labels = sem.image, sem.labels
+        self.L = to_lightness(self.image)
+        colors = region_colors(self.labels, seed=seed + 1)
+        self.truth_rgb = compose(self.L, paint(self.labels, colors))
+        self.truth_ab = image_to_lab(self.truth_rgb)[..., 1:]
+        rng = np.random.default_rng(seed)
+        self.regions, self.hints = [], []
+        for i in np.unique(self.labels):
+            comp, _ = ndimage.label(self.labels == i)  # regions of one label may be split: use the largest piece
+            piece = comp == np.argmax(np.bincount(comp.ravel())[1:]) + 1
+            inner = ndimage.binary_erosion(piece, iterations=hint_size + 2)
+            if inner.sum() < 5:
+                continue
+            ys, xs = np.nonzero(inner)
+            k = rng.integers(len(ys))
+            y, x = int(ys[k]) - hint_size // 2, int(xs[k]) - hint_size // 2
+            # the hint is the region's colour as a user would pick it: shown at mid lightness
+            swatch = compose(np.full((1, 1), 60, np.float32), colors[int(i)][None, None])[0, 0]
+            self.hints.append(Hint(y, x, tuple(swatch / 255), hint_size))
+            self.regions.append(ndimage.binary_erosion(piece, iterations=2))
+
+    def region_errors(self, rgb: np.ndarray) -> np.ndarray:
+        """ΔE_ab between the median a*b* of each region's interior in ``rgb`` and in the truth."""
+        ab = image_to_lab(rgb)[..., 1:]
+        return np.array([np.linalg.norm(np.median(ab[m], 0) - np.median(self.truth_ab[m], 0)) for m in self.regions])
+
+
+@pytest.fixture(scope="session")
+def scene() -> Scene:
+    return Scene()
+
+
+@pytest.fixture(scope="session")
+def scenes() -> list[Scene]:
+    return [Scene(kind=k, seed=s) for k in ("particles", "fibres", "pores") for s in (1, 2)]

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import skimage.color
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from napari_semcolor.color import compose, gamut_scale, image_to_lab, lab_to_rgb, rgb_to_lab, to_lightness
+from napari_semcolor.errors import SemcolorError
+
+
+def lightness_of(rgb_u8):
+    return rgb_to_lab(rgb_u8.astype(np.float32) / 255)[..., 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    L=arrays(np.float32, (6, 7), elements=st.floats(0, 100, width=32)),
+    ab=arrays(np.float32, (6, 7, 2), elements=st.floats(-200, 200, width=32)),
+)
+def test_compose_keeps_lightness_for_any_colour(L, ab):
+    rgb = compose(L, ab)
+    assert rgb.dtype == np.uint8 and rgb.shape == (6, 7, 3)
+    assert np.abs(lightness_of(rgb) - L).max() <= 1.0
+
+
+def test_compose_extreme_chroma_and_edges_of_lightness():
+    L = np.repeat(np.array([0, 0.5, 1, 5, 50, 95, 99.5, 100], np.float32)[:, None], 8, axis=1)
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    ab = np.broadcast_to(np.stack([np.cos(angles), np.sin(angles)], -1) * 500, (8, 8, 2))
+    assert np.abs(lightness_of(compose(L, ab)) - L).max() <= 1.0
+
+
+def test_gamut_mapping_keeps_hue_and_lowers_chroma_only():
+    L = np.full((1, 4), 60, np.float32)
+    ab = np.array([[[120, 40], [-90, 100], [10, -150], [20, 10]]], np.float32)
+    s = gamut_scale(L, ab)
+    assert s[0, 3] == 1  # in gamut: untouched
+    assert np.all(s[0, :3] < 1) and np.all(s > 0)
+    out = image_to_lab(compose(L, ab))[..., 1:]
+    hue_in = np.arctan2(ab[..., 1], ab[..., 0])
+    hue_out = np.arctan2(out[..., 1], out[..., 0])
+    assert np.abs(np.angle(np.exp(1j * (hue_in - hue_out)))).max() < 0.1
+
+
+def test_lab_conversion_matches_skimage():
+    rgb = np.random.default_rng(0).random((20, 20, 3)).astype(np.float32)
+    np.testing.assert_allclose(rgb_to_lab(rgb), skimage.color.rgb2lab(rgb), atol=2e-3)
+    np.testing.assert_allclose(lab_to_rgb(skimage.color.rgb2lab(rgb)), rgb, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        (np.array([[0, 255], [51, 102]], np.uint8), [[0, 100], [20, 40]]),
+        (np.array([[0, 65535]], np.uint16), [[0, 100]]),
+        (np.array([[False, True]]), [[0, 100]]),
+        (np.array([[0.0, 0.25, 1.0]]), [[0, 25, 100]]),
+        (np.array([[-5.0, 5.0]]), [[0, 100]]),
+        (np.array([[10, 20, 30]], np.int32), [[0, 50, 100]]),
+    ],
+)
+def test_to_lightness_mapping(image, expected):
+    np.testing.assert_allclose(to_lightness(image), expected, atol=1e-4)
+
+
+def test_constant_image_is_fine():
+    L = to_lightness(np.full((5, 5), 3.5))
+    assert L.shape == (5, 5) and np.all(np.isfinite(L))
+
+
+def test_nan_is_a_clear_error_or_filled():
+    img = np.ones((4, 4))
+    img[1, 1] = np.nan
+    with pytest.raises(SemcolorError, match="NaN"):
+        to_lightness(img)
+    assert to_lightness(img, nan=0)[1, 1] == 0
+
+
+def test_rgb_given_for_gray_warns_and_uses_lightness():
+    rgb = np.zeros((3, 3, 3), np.uint8)
+    rgb[..., 1] = 255
+    with pytest.warns(UserWarning, match="RGB"):
+        L = to_lightness(rgb)
+    np.testing.assert_allclose(L, 87.7, atol=0.5)  # L* of pure sRGB green
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 3, 5)), np.zeros(7), np.zeros((0, 4)), np.array([["a"]], object)])
+def test_bad_shapes_and_dtypes_are_refused(bad):
+    with pytest.raises(SemcolorError):
+        to_lightness(bad)

@@ -1,0 +1,86 @@
+"""Property-based hardening: any input gives a correct result or a clear SemcolorError, never a crash,
+never a silent wrong result, and inputs are never mutated."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from napari_semcolor import SemcolorError
+from napari_semcolor.color import image_to_lab, to_lightness
+from napari_semcolor.hints import Hint
+from napari_semcolor.pipeline import colorize
+
+DTYPES = [np.bool_, np.uint8, np.uint16, np.int8, np.int32, np.float16, np.float32, np.float64]
+shapes = st.one_of(
+    st.tuples(st.integers(1, 40), st.integers(1, 40)),
+    st.tuples(st.just(1), st.integers(1, 600)),  # a single row, very wide
+    st.tuples(st.integers(1, 600), st.just(2)),
+)
+
+
+@st.composite
+def images(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    shape = draw(shapes)
+    arr = draw(arrays(dtype, shape, elements={"allow_nan": True, "allow_infinity": True} if np.dtype(dtype).kind == "f" else None))
+    view = draw(st.sampled_from(["plain", "readonly", "strided"]))
+    if view == "strided":  # non-contiguous: every other column of a wider array
+        wide = np.repeat(arr, 2, axis=1)
+        arr = wide[:, ::2]
+    elif view == "readonly":
+        arr.setflags(write=False)
+    return arr
+
+
+@st.composite
+def hint_lists(draw, shape):
+    n = draw(st.integers(0, 4))
+    out = []
+    for _ in range(n):
+        y = draw(st.integers(-2, shape[0] + 2))
+        x = draw(st.integers(-2, shape[1] + 2))
+        rgb = tuple(draw(st.floats(0, 1)) for _ in range(3))
+        out.append(Hint(y, x, rgb, draw(st.integers(1, 4))))
+    if out and draw(st.booleans()):
+        out.append(out[0])  # duplicated
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_colorize_gives_a_correct_result_or_a_clear_error(data):
+    image = data.draw(images())
+    hints = data.draw(hint_lists(image.shape))
+    labels = data.draw(st.sampled_from([None, "good", "wrong shape", "float"]))
+    if labels == "good":
+        labels = (np.arange(image.size).reshape(image.shape) % 3).astype(np.int64)
+    elif labels == "wrong shape":
+        labels = np.zeros((image.shape[0] + 1, image.shape[1]), np.int32)
+    elif labels == "float":
+        labels = np.full(image.shape, 0.5)
+    before = image.copy()
+    labels_before = None if labels is None else labels.copy()
+    try:
+        result = colorize(image, "propagate", hints, labels=labels)
+    except SemcolorError as exc:
+        assert str(exc)  # a message a person can act on
+        finite = image.dtype.kind != "f" or np.isfinite(image).all()
+        inside = all(0 <= h.y < image.shape[0] and 0 <= h.x < image.shape[1] for h in hints)
+        good_labels = labels is None or (labels.shape == image.shape and labels.dtype.kind in "iub")
+        assert not (finite and inside and good_labels), f"refused valid input: {exc}"
+    else:
+        assert result.image.shape == (*image.shape, 3) and result.image.dtype == np.uint8
+        L_in = to_lightness(image)
+        assert np.abs(image_to_lab(result.image)[..., 0] - L_in).max() <= 1.0
+    np.testing.assert_array_equal(image, before)
+    if labels is not None:
+        np.testing.assert_array_equal(labels, labels_before)
+
+
+def test_same_seed_same_output_across_runs():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (64, 80), dtype=np.uint8)
+    hints = [Hint(10, 10, (1, 0, 0), 3), Hint(40, 60, (0, 0, 1), 3)]
+    runs = [colorize(image, "propagate", hints, seed=5).rgb for _ in range(3)]
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])

@@ -1,0 +1,136 @@
+import threading
+
+import numpy as np
+import pytest
+
+from napari_semcolor import Cancelled, SemcolorError
+from napari_semcolor.backends import available
+from napari_semcolor.color import image_to_lab, to_lightness
+from napari_semcolor.hints import Hint
+from napari_semcolor.pipeline import colorize
+
+
+def lightness_error(result, image):
+    return np.abs(image_to_lab(result.image)[..., 0] - to_lightness(image)).max()
+
+
+def test_lightness_is_never_changed(scene):
+    result = colorize(scene.image, "propagate", scene.hints)
+    assert result.rgb.shape == (1, *scene.image.shape, 3) and result.rgb.dtype == np.uint8
+    assert lightness_error(result, scene.image) <= 1.0
+
+
+def test_lightness_kept_when_upsampling_from_working_resolution(scene):
+    big = np.kron(scene.image, np.ones((3, 3), np.uint8))
+    hints = [Hint(h.y * 3, h.x * 3, h.rgb, h.size * 3) for h in scene.hints]
+    result = colorize(big, "propagate", hints, working_size=200)
+    assert result.metadata["working_shape"] == [200, 200]
+    assert lightness_error(result, big) <= 1.0
+
+
+def test_one_hint_per_region_with_labels_recovers_every_region(scenes):
+    for s in scenes:
+        errors = s.region_errors(colorize(s.image, "propagate", s.hints, labels=s.labels).image)
+        assert errors.max() < 5, (errors.round(1), s.labels.max())
+
+
+def test_one_hint_per_region_without_labels_recovers_most_regions(scenes):
+    errors = np.concatenate([s.region_errors(colorize(s.image, "propagate", s.hints).image) for s in scenes])
+    assert np.mean(errors < 10) >= 0.9, errors.round(1)
+
+
+def test_hint_pixels_get_their_colour(scene):
+    result = colorize(scene.image, "propagate", scene.hints)
+    lab = image_to_lab(result.image)
+    for h in scene.hints:
+        got = lab[h.y : h.y + h.size, h.x : h.x + h.size, 1:].mean((0, 1))
+        want = scene.truth_ab[h.y : h.y + h.size, h.x : h.x + h.size].mean((0, 1))
+        assert np.linalg.norm(got - want) < 5
+
+
+def test_gray_hints_keep_their_region_neutral(scene):
+    gray_region = scene.labels == 0
+    hints = [h if scene.labels[h.y + h.size // 2, h.x + h.size // 2] != 0 else Hint(h.y, h.x, (0.5, 0.5, 0.5), h.size) for h in scene.hints]
+    assert any(h.is_gray for h in hints)
+    ab = image_to_lab(colorize(scene.image, "propagate", hints, labels=scene.labels).image)[..., 1:]
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    assert np.median(chroma[gray_region]) < 2
+    assert np.median(chroma[~gray_region]) > 15
+
+
+def test_no_hints_means_gray(scene):
+    ab = image_to_lab(colorize(scene.image, "propagate").image)[..., 1:]
+    assert np.abs(ab).max() < 1.5
+
+
+def test_labels_are_hard_boundaries(scene):
+    # a single hint in region 1: with labels, no other region gets colour
+    ys, xs = np.nonzero(scene.labels == 1)
+    hint = Hint(int(ys[len(ys) // 2]), int(xs[len(xs) // 2]), (0.9, 0.2, 0.1), 1)
+    ab = image_to_lab(colorize(scene.image, "propagate", [hint], labels=scene.labels).image)[..., 1:]
+    chroma = np.hypot(ab[..., 0], ab[..., 1])
+    assert np.median(chroma[scene.labels == 1]) > 20
+    assert np.percentile(chroma[scene.labels != 1], 99) < 2
+
+
+def test_same_input_same_output(scene):
+    a = colorize(scene.image, "propagate", scene.hints, seed=3)
+    b = colorize(scene.image, "propagate", scene.hints, seed=3)
+    np.testing.assert_array_equal(a.rgb, b.rgb)
+
+
+def test_input_is_not_modified(scene):
+    image, labels = scene.image.copy(), scene.labels.copy()
+    colorize(image, "propagate", scene.hints, labels=labels)
+    np.testing.assert_array_equal(image, scene.image)
+    np.testing.assert_array_equal(labels, scene.labels)
+
+
+def test_progress_goes_to_one_and_metadata_reproduces(scene):
+    seen = []
+    result = colorize(scene.image, "propagate", scene.hints, progress=lambda f, m: seen.append(f))
+    assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen) and seen == sorted(seen)
+    md = result.metadata
+    assert md["backend"] == "propagate" and len(md["hints"]) == len(scene.hints)
+    again = colorize(scene.image, md["backend"], [Hint(h["y"], h["x"], tuple(int(h["color"][i : i + 2], 16) / 255 for i in (1, 3, 5)), h["size"]) for h in md["hints"]], seed=md["seed"])
+    np.testing.assert_array_equal(again.rgb, result.rgb)
+
+
+def test_cancel_stops_the_run(scene):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        colorize(scene.image, "propagate", scene.hints, cancel=cancel)
+
+
+def test_several_samples_have_a_leading_axis(scene):
+    result = colorize(scene.image, "propagate", scene.hints, n_samples=3)
+    assert result.rgb.shape == (3, *scene.image.shape, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"hints": [Hint(500, 5, (1, 0, 0))]}, "outside the image"),
+        ({"labels": np.zeros((5, 5), int)}, "shape"),
+        ({"labels": np.full((192, 192), 0.5)}, "whole numbers"),
+        ({"backend": "nope"}, "propagate"),
+        ({"n_samples": 0}, "n_samples"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(scene, kwargs, match):
+    args = {"image": scene.image, "backend": "propagate", **kwargs}
+    with pytest.raises(SemcolorError, match=match):
+        colorize(**args)
+
+
+@pytest.mark.parametrize("image", [np.zeros((1, 1), np.uint8), np.full((3, 50), 7, np.uint16), np.ones((40, 2), bool), np.random.default_rng(0).random((33, 17))])
+def test_tiny_and_odd_images(image):
+    hints = [Hint(0, 0, (0.2, 0.6, 0.9))]
+    result = colorize(image, "propagate", hints)
+    assert result.image.shape == (*image.shape, 3)
+    assert lightness_error(result, image) <= 1.0
+
+
+def test_registry_lists_propagate():
+    assert "propagate" in available()

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import tifffile
+
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.sem_tiff import detect_databar, read_sem_tiff
+from napari_semcolor.synthetic import make_sem
+
+
+@pytest.fixture
+def sem_with_bar():
+    return make_sem((200, 240), "particles", seed=3, databar=True)
+
+
+def test_fei_pixel_size_and_databar(tmp_path, sem_with_bar):
+    ini = "[User]\nDate=01/02/2026\n[Scan]\nPixelWidth=2.5e-09\nPixelHeight=2.5e-09\nHorFieldsize=6e-07\n"
+    tifffile.imwrite(tmp_path / "fei.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
+    img = read_sem_tiff(tmp_path / "fei.tif")
+    assert img.source == "fei" and img.pixel_size == pytest.approx((2.5e-9, 2.5e-9))
+    assert img.scale_and_units() == (pytest.approx((2.5, 2.5)), "nm")
+    bar_top = int(np.argmax((sem_with_bar.labels == -1).any(axis=1)))
+    assert img.databar_row == bar_top
+
+
+def test_zeiss_pixel_size(tmp_path, sem_with_bar):
+    text = "0\r\nAP_PIXEL_SIZE\r\nPixel Size = 12.5 nm\r\nAP_WD\r\nWD = 8.5 mm\r\n"
+    tifffile.imwrite(tmp_path / "zeiss.tif", sem_with_bar.image, extratags=[(34118, "s", 0, text, True)])
+    img = read_sem_tiff(tmp_path / "zeiss.tif")
+    assert img.source == "zeiss" and img.pixel_size == pytest.approx((12.5e-9, 12.5e-9))
+
+
+def test_plain_tiff_resolution(tmp_path):
+    # 1 pixel = 0.5 µm → 20000 pixels per centimetre
+    tifffile.imwrite(tmp_path / "plain.tif", np.zeros((30, 30), np.uint8), resolution=(20000, 20000), resolutionunit="CENTIMETER")
+    img = read_sem_tiff(tmp_path / "plain.tif")
+    assert img.source == "tiff" and img.pixel_size == pytest.approx((0.5e-6, 0.5e-6))
+    assert img.scale_and_units() == (pytest.approx((0.5, 0.5)), "µm")
+
+
+def test_screen_dpi_is_not_a_pixel_size(tmp_path):
+    tifffile.imwrite(tmp_path / "dpi.tif", np.zeros((30, 30), np.uint8), resolution=(72, 72), resolutionunit="INCH")
+    assert read_sem_tiff(tmp_path / "dpi.tif").pixel_size is None
+
+
+def test_no_databar_on_a_plain_micrograph():
+    assert detect_databar(make_sem((200, 240), "fibres", seed=2).image) is None
+    assert detect_databar(np.zeros((50, 50), np.uint8)) is None
+
+
+def test_not_a_tiff_is_a_clear_error(tmp_path):
+    (tmp_path / "x.tif").write_bytes(b"not a tiff at all")
+    with pytest.raises(SemcolorError, match="TIFF"):
+        read_sem_tiff(tmp_path / "x.tif")
+
+
+def test_napari_reader_sets_scale_units_and_databar(tmp_path, sem_with_bar, make_napari_viewer):
+    ini = "[Scan]\nPixelWidth=2.5e-09\nPixelHeight=2.5e-09\n"
+    tifffile.imwrite(tmp_path / "fei.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
+    tifffile.imwrite(tmp_path / "plain.tif", sem_with_bar.image)
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(tmp_path / "fei.tif", plugin="napari-semcolor")
+    assert tuple(layer.scale) == pytest.approx((2.5, 2.5))
+    assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
+    assert layer.metadata["sem"]["databar_row"] == int(np.argmax((sem_with_bar.labels == -1).any(axis=1)))
+    from napari_semcolor._widgets.reader import get_reader
+
+    assert get_reader(str(tmp_path / "plain.tif")) is None  # no pixel size: napari's own reader handles it

@@ -1,0 +1,123 @@
+"""Widget tests: the real plugin docked in a real (Xvfb) napari viewer."""
+
+import numpy as np
+import pytest
+
+from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+from napari_semcolor.color import image_to_lab
+from napari_semcolor.hints import to_points
+
+PLUGIN = "napari-semcolor"
+
+
+@pytest.fixture
+def viewer_with_scene(make_napari_viewer, scene):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
+    coords, sizes, colors = to_points(scene.hints)
+    points = viewer.add_points(coords, name="hints", size=sizes, face_color=colors, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
+    return viewer, image, points
+
+
+def dock(viewer, name="Colourize"):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    return widget
+
+
+def test_run_adds_rgb_layer_and_keeps_source(viewer_with_scene, qtbot, scene):
+    viewer, image, points = viewer_with_scene
+    before = image.data.copy()
+    widget = dock(viewer)
+    assert widget.image.value is image
+    widget.hints.value = points
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers, timeout=30_000)
+    out = viewer.layers["sem (propagate)"]
+    assert out.rgb and out.data.shape == (*scene.image.shape, 3)
+    np.testing.assert_allclose(out.scale, image.scale)
+    np.testing.assert_allclose(out.translate, image.translate)
+    assert out.metadata["semcolor"]["backend"] == "propagate"
+    assert len(out.metadata["semcolor"]["hints"]) == len(scene.hints)
+    np.testing.assert_array_equal(image.data, before)
+    assert np.mean(scene.region_errors(out.data) < 10) >= 0.9  # colours landed where the hints are
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
+
+
+def test_rerun_updates_the_same_layer(viewer_with_scene, qtbot):
+    viewer, image, points = viewer_with_scene
+    widget = dock(viewer)
+    widget.hints.value = points
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers, timeout=30_000)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
+    first = viewer.layers["sem (propagate)"].data.copy()
+    n_layers = len(viewer.layers)
+    points.features[HINT_FEATURE] = ["#808080"] * len(points.data)  # all hints gray now
+    widget.run()
+    qtbot.waitUntil(lambda: not np.array_equal(viewer.layers["sem (propagate)"].data, first), timeout=30_000)
+    assert len(viewer.layers) == n_layers
+    chroma = np.hypot(*np.moveaxis(image_to_lab(viewer.layers["sem (propagate)"].data)[..., 1:], -1, 0))
+    assert chroma.max() < 3
+
+
+def test_cancelled_run_leaves_the_viewer_as_it_was(viewer_with_scene, qtbot, monkeypatch):
+    from napari_semcolor.backends.propagate import PropagateBackend
+
+    viewer, image, points = viewer_with_scene
+    started = []
+
+    def slow_colorize(self, job):  # a backend that works until it is told to stop
+        started.append(True)
+        while True:
+            job.check_cancel()
+
+    monkeypatch.setattr(PropagateBackend, "colorize", slow_colorize)
+    widget = dock(viewer)
+    widget.hints.value = points
+    names = [layer.name for layer in viewer.layers]
+    before = image.data.copy()
+    widget.run()
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    assert widget.cancel_button.enabled and not widget.run_button.enabled
+    widget.cancel_button.clicked()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
+    assert widget.status.value == "cancelled"
+    assert [layer.name for layer in viewer.layers] == names
+    np.testing.assert_array_equal(image.data, before)
+
+
+def test_bad_input_shows_a_message_and_adds_nothing(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    img = np.ones((32, 32))
+    img[3, 3] = np.nan
+    viewer.add_image(img, name="broken")
+    viewer.add_points(np.array([[100.0, 100.0]]), name="far", face_color="red")
+    widget = dock(viewer)
+    widget.hints.value = viewer.layers["far"]
+    widget.run()
+    qtbot.waitUntil(lambda: widget.run_button.enabled and widget.status.value != "", timeout=30_000)
+    assert "NaN" in widget.status.value or "outside" in widget.status.value
+    assert [layer.name for layer in viewer.layers] == ["broken", "far"]
+
+
+def test_hints_widget_makes_a_layer_whose_points_carry_the_colour(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 20)), name="sem")
+    widget = dock(viewer, "Colour hints")
+    widget.image.value = viewer.layers["sem"]
+    widget.color.value = "#3f8ce6"
+    layer = widget._create()
+    assert layer.name == "sem hints" and layer.mode == "add"
+    layer.add(np.array([5.0, 5.0]))
+    assert list(layer.features[HINT_FEATURE]) == ["#3f8ce6"]
+    np.testing.assert_allclose(layer.face_color[0][:3], [0x3F / 255, 0x8C / 255, 0xE6 / 255], atol=1e-6)
+    widget.palette.value = "gray (keep neutral)"
+    layer.add(np.array([8.0, 8.0]))
+    assert list(layer.features[HINT_FEATURE]) == ["#3f8ce6", "#808080"]
+
+
+def test_sample_data_opens(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "sem")
+    assert viewer.layers["SEM sample"].data.ndim == 2
+    assert len(viewer.layers["SEM sample hints"].data) > 5
