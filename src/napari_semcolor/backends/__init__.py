@@ -14,6 +14,7 @@ from napari_semcolor.errors import SemcolorError
 #: name -> "module:Class"
 _BACKENDS: dict[str, str] = {
     "propagate": "napari_semcolor.backends.propagate:PropagateBackend",
+    "eecnn": "napari_semcolor.backends.eecnn:EECNNBackend",
 }
 
 _instances: dict[str, Backend] = {}

@@ -1,0 +1,95 @@
+"""EE-CNN backend: automatic colouring, no hints needed.
+
+Options (``job.options``)
+-------------------------
+temperature : float
+    Annealed-mean temperature of the read-out (default :data:`TEMPERATURE`, chosen on the
+    validation split, see models/MODELS.md): lower is more vivid, higher is safer and grayer. With ``n_samples > 1`` the extra proposals use progressively more vivid and
+    more muted temperatures around it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from napari_semcolor.backends.base import Job
+
+#: default read-out temperature, the largest that met colourfulness >= 0.7 x ground truth on the
+#: validation split (higher temperatures are closer to gray: better PSNR, duller colour)
+TEMPERATURE = 0.02
+
+
+@lru_cache(maxsize=4)
+def _load_nets(device: str = "cpu"):
+    """(EfficientNet-Lite0 features, EE-CNN), built from the bundled weights, in eval mode."""
+    from napari_semcolor.nets.eecnn import EECNN
+    from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0
+    from napari_semcolor.weights import load_state_dict
+
+    effnet = EfficientNetLite0(num_classes=None)
+    effnet.load_state_dict(load_state_dict("efficientnet_lite0_features"))
+    net = EECNN()
+    net.load_state_dict(load_state_dict("eecnn"))
+    return effnet.eval().to(device), net.eval().to(device)
+
+
+def temperatures(T: float, n: int) -> list[float]:
+    """``n`` read-out temperatures: ``T`` first, then alternately more muted and more vivid."""
+    out = [T]
+    k = 1
+    while len(out) < n:
+        out.append(T * 4.0**k)
+        if len(out) < n:
+            out.append(T * 0.25**k)
+        k += 1
+    return out
+
+
+class EECNNBackend:
+    """Automatic colouring with the EE-CNN (encoder + EfficientNet-Lite0 features + decoder)."""
+
+    name = "eecnn"
+    working_size = 384
+    needs_hints = False
+
+    @property
+    def model_sha256(self) -> str:
+        """sha256 of the EE-CNN weight file (recorded in the output's metadata)."""
+        from napari_semcolor.weights import REGISTRY
+
+        return REGISTRY["eecnn"].sha256
+
+    def colorize(self, job: Job) -> np.ndarray:
+        """Predict a*b* for ``job.L``; returns (n_samples, h, w, 2) float32."""
+        import torch
+        import torch.nn.functional as F
+
+        from napari_semcolor.nets.efficientnet_lite import gray_to_input
+
+        job.check_cancel()
+        job.report(0.0, "loading EE-CNN")
+        effnet, net = _load_nets(job.device)
+        h, w = job.L.shape
+        L = torch.from_numpy(np.ascontiguousarray(job.L, dtype=np.float32))[None, None].to(job.device)
+        # the encoder halves the size three times: pad to a multiple of 8, crop afterwards
+        ph, pw = -h % 8, -w % 8
+        Lp = F.pad(L, (0, pw, 0, ph), mode="replicate") if ph or pw else L
+        with torch.inference_mode():
+            g = effnet.features(gray_to_input(L))
+            job.check_cancel()
+            job.report(0.2, "EE-CNN")
+            logits = net(Lp, g)
+            job.check_cancel()
+            T0 = float(job.options.get("temperature", TEMPERATURE))
+            out = []
+            for T in temperatures(T0, max(1, int(job.n_samples))):
+                ab = net.readout(logits, T)
+                ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
+                out.append(ab[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())
+        job.report(1.0, "EE-CNN done")
+        return np.stack(out).astype(np.float32)
+
+
+__all__ = ["EECNNBackend"]
