@@ -147,3 +147,37 @@ def test_pipeline_with_eecnn_keeps_lightness(bundled):
     L_out = rgb_to_lab(res.rgb.astype(np.float32) / 255.0)[..., 0]
     assert np.abs(L_out - to_lightness(img)[None]).max() <= 1.0
     assert res.metadata["model_sha256"] == REGISTRY["eecnn"].sha256
+
+
+def test_region_options_with_eecnn(scene):
+    from napari_semcolor.color import image_to_lab
+    from napari_semcolor.pipeline import colorize
+
+    free = colorize(scene.image, "eecnn", labels=scene.labels)
+    flat = colorize(scene.image, "eecnn", labels=scene.labels, one_colour_per_region=True)
+    for result in (free, flat):
+        assert np.abs(image_to_lab(result.image)[..., 0] - scene.L).max() <= 1.0
+    # one colour per region: mid-lightness interior pixels of a region share one colour
+    lab_free, lab_flat = image_to_lab(free.image), image_to_lab(flat.image)
+    mid = (scene.L > 45) & (scene.L < 80)
+    spread = lambda lab, m: np.percentile(np.linalg.norm(lab[m][:, 1:] - np.median(lab[m][:, 1:], 0), axis=-1), 90)  # noqa: E731
+    regions = [r & mid for r in scene.regions if (r & mid).sum() > 50]
+    assert regions
+    assert max(spread(lab_flat, m) for m in regions) < 3
+    assert max(spread(lab_free, m) for m in regions) > max(spread(lab_flat, m) for m in regions)
+
+
+def test_widget_runs_eecnn(make_napari_viewer, qtbot, scene):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(scene.image, name="sem")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-semcolor", "Colourize")
+    widget.backend.value = "eecnn"
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (eecnn)" in viewer.layers, timeout=60_000)
+    out = viewer.layers["sem (eecnn)"]
+    assert out.metadata["semcolor"]["model_sha256"]
+    from napari_semcolor.color import image_to_lab
+
+    assert np.abs(image_to_lab(out.data)[..., 0] - scene.L).max() <= 1.0
+    np.testing.assert_array_equal(image.data, scene.image)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
