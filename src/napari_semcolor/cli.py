@@ -69,6 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+    b = sub.add_parser("batch", help="colour many files (Dask: local, or a dask.distributed cluster)")
+    b.add_argument("inputs", nargs="+", help='input files or glob patterns, e.g. "IN/*.tif" (quote them)')
+    b.add_argument("-o", "--output", required=True, help="output folder: <name>.png (TIFF inputs: <name>.tif) + <name>.<ext>.json sidecars")
+    b.add_argument("--backend", default="propagate", choices=available())
+    b.add_argument("--hints", help="hints CSV applied to every file (same format as colorize)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--working-size", type=int)
+    b.add_argument("--same-gray", type=float, default=0.0, metavar="S")
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    b.add_argument("--workers", type=int, help="local parallel workers (default: one file at a time)")
+    b.add_argument("--processes", action="store_true", help="local workers are processes, not threads")
+    b.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (e.g. tcp://host:8786; dask-jobqueue for SLURM/PBS)")
+    b.add_argument("-q", "--quiet", action="store_true")
+
     d = sub.add_parser("demo", help="colour the bundled synthetic SEM sample and write PNGs")
     d.add_argument("-o", "--output", default="demo", help="output folder (default: demo/)")
     d.add_argument("--backend", default="propagate", choices=available())
@@ -85,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return _segment(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "batch":
+            return _batch(args)
     except SemcolorError as exc:
         print(f"semcolor: error: {exc}", file=sys.stderr)
         return 2
@@ -231,6 +247,29 @@ def _params_from_sidecar(path: str) -> dict:
     if md.get("region_colors"):
         out["region_colors"] = {int(k): v for k, v in md["region_colors"].items()}
     return out
+
+
+def _batch(args) -> int:
+    from napari_semcolor import hints as hints_mod
+    from napari_semcolor.batch import run_batch
+
+    params = {
+        "backend": args.backend,
+        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
+        "seed": args.seed,
+        "working_size": args.working_size,
+        "same_gray": args.same_gray,
+        "device": args.device,
+    }
+
+    def show(done: int, total: int, r) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {r.status:7} {r.input}" + (f" — {r.message}" if r.status == "failed" else ""), file=sys.stderr)
+
+    results = run_batch(args.inputs, args.output, params, workers=args.workers, scheduler=args.scheduler, processes=args.processes, progress=show)
+    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    print(f"{len(results)} files: {counts['done']} coloured, {counts['skipped']} up to date, {counts['failed']} failed")
+    return 1 if counts["failed"] else 0
 
 
 def _demo(args) -> int:
