@@ -145,3 +145,21 @@ def test_data_bar_is_kept_gray_by_default(make_napari_viewer, qtbot):
     assert np.abs(ab[labels == -1]).max() < 1.5
     assert out.metadata["semcolor"]["same_gray"] == 0.2 and out.metadata["semcolor"]["keep_gray_pixels"] == int((labels == -1).sum())
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
+
+
+def test_opening_napari_with_the_docks_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, napari\n"
+        "v = napari.Viewer(show=False)\n"
+        "for name in ('Colourize', 'Colour hints', 'Segment'):\n"
+        "    v.window.add_plugin_dock_widget('napari-semcolor', name)\n"
+        "v.open_sample('napari-semcolor', 'sem')\n"
+        "print('torch' in sys.modules)\n"
+        "v.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
