@@ -163,3 +163,24 @@ def test_opening_napari_with_the_docks_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_hints_save_and_load_as_csv(make_napari_viewer, tmp_path, scene):
+    from napari_semcolor.hints import read_csv
+
+    viewer = make_napari_viewer()
+    viewer.add_image(scene.image, name="sem")
+    widget = dock(viewer, "Colour hints")
+    widget.image.value = viewer.layers["sem"]
+    widget.csv_path.value = tmp_path / "h.csv"
+    layer = widget._create()
+    coords, sizes, colors = to_points(scene.hints)
+    layer.add(coords)
+    layer.features[HINT_FEATURE] = colors
+    layer.size = sizes
+    widget.save_csv()
+    saved = read_csv(tmp_path / "h.csv")
+    assert [(h.y, h.x, h.size, h.hex) for h in saved] == [(h.y, h.x, h.size, h.hex) for h in scene.hints]
+    loaded = widget.load_csv()
+    assert list(loaded.features[HINT_FEATURE]) == colors
+    np.testing.assert_allclose(loaded.data, coords)

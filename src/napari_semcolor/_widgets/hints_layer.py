@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox, create_widget
+from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
 
-from napari_semcolor._widgets.layers import HINT_FEATURE
+from napari_semcolor._widgets.layers import HINT_FEATURE, hints_from_layer
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.hints import parse_color
 
@@ -81,8 +81,13 @@ class HintsWidget(Container):
         self.size = SpinBox(value=5, min=1, max=99, label="hint size (px)")
         self.create = PushButton(text="New hints layer")
         self.layer = create_widget(annotation=Points | None, label="hints layer", options={"nullable": True})
-        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer])
+        self.csv_path = FileEdit(mode="w", filter="*.csv", label="hints CSV")
+        self.save_button = PushButton(text="Save hints")
+        self.load_button = PushButton(text="Load hints")
+        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer, self.csv_path, self.save_button, self.load_button])
         self.create.changed.connect(self._create)
+        self.save_button.changed.connect(self.save_csv)
+        self.load_button.changed.connect(self.load_csv)
         self.palette.changed.connect(lambda name: setattr(self.color, "value", PALETTE[name]))
         self.color.changed.connect(self._apply)
         self.size.changed.connect(self._apply)
@@ -103,3 +108,42 @@ class HintsWidget(Container):
             set_hint_color(self.layer.value, self._color_hex(), int(self.size.value))
         except SemcolorError:  # half-typed colour: wait for a valid one
             pass
+
+    def save_csv(self, *_) -> None:
+        """Write the chosen hints layer as a CSV (the ``semcolor colorize --hints`` format)."""
+        from napari_semcolor.hints import write_csv
+
+        layer = self.layer.value
+        if layer is None:
+            return _error("choose a hints layer to save")
+        write_csv(hints_from_layer(layer, (), self.image.value), self.csv_path.value)
+        _info(f"saved {len(layer.data)} hints to {self.csv_path.value}")
+
+    def load_csv(self, *_):
+        """Read hints from the CSV into a new hints layer aligned with the chosen image."""
+        from napari_semcolor.hints import read_csv, to_points
+
+        try:
+            hints = read_csv(self.csv_path.value)
+        except SemcolorError as exc:
+            return _error(str(exc))
+        layer = self._create()
+        coords, sizes, colors = to_points(hints)
+        layer.add(coords)  # new points take the defaults; their real colours follow
+        layer.features[HINT_FEATURE] = colors
+        layer.face_color = colors
+        layer.size = sizes
+        layer.refresh()
+        return layer
+
+
+def _error(message: str) -> None:
+    from napari.utils.notifications import show_error
+
+    show_error(f"semcolor: {message}")
+
+
+def _info(message: str) -> None:
+    from napari.utils.notifications import show_info
+
+    show_info(f"semcolor: {message}")
