@@ -184,3 +184,19 @@ def test_hints_save_and_load_as_csv(make_napari_viewer, tmp_path, scene):
     loaded = widget.load_csv()
     assert list(loaded.features[HINT_FEATURE]) == colors
     np.testing.assert_allclose(loaded.data, coords)
+
+
+def test_eyedropper_takes_the_colour_of_a_reference_layer(make_napari_viewer):
+    from types import SimpleNamespace
+
+    viewer = make_napari_viewer()
+    ref = np.zeros((20, 30, 3), np.uint8)
+    ref[:, 15:] = (40, 160, 220)
+    viewer.add_image(ref, name="figure", rgb=True, translate=(100, 0))
+    widget = dock(viewer, "Colour hints")
+    widget.pick_from.value = viewer.layers["figure"]
+    widget.arm_eyedropper()
+    assert widget._pick in viewer.mouse_drag_callbacks
+    widget._pick(viewer, SimpleNamespace(position=(110.0, 20.0)))  # world coordinates: on the blue half
+    assert widget.color.value == "#28a0dc"
+    assert widget._pick not in viewer.mouse_drag_callbacks  # one click only

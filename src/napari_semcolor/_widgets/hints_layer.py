@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._widgets.layers import HINT_FEATURE, hints_from_layer
@@ -81,12 +83,15 @@ class HintsWidget(Container):
         self.size = SpinBox(value=5, min=1, max=99, label="hint size (px)")
         self.create = PushButton(text="New hints layer")
         self.layer = create_widget(annotation=Points | None, label="hints layer", options={"nullable": True})
+        self.pick_from = create_widget(annotation=Image | None, label="eyedropper source", options={"nullable": True})
+        self.eyedropper = PushButton(text="Pick hint colour from a click")
         self.csv_path = FileEdit(mode="w", filter="*.csv", label="hints CSV")
         self.save_button = PushButton(text="Save hints")
         self.load_button = PushButton(text="Load hints")
-        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer, self.csv_path, self.save_button, self.load_button])
+        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer, self.pick_from, self.eyedropper, self.csv_path, self.save_button, self.load_button])
         self.create.changed.connect(self._create)
         self.save_button.changed.connect(self.save_csv)
+        self.eyedropper.changed.connect(self.arm_eyedropper)
         self.load_button.changed.connect(self.load_csv)
         self.palette.changed.connect(lambda name: setattr(self.color, "value", PALETTE[name]))
         self.color.changed.connect(self._apply)
@@ -108,6 +113,29 @@ class HintsWidget(Container):
             set_hint_color(self.layer.value, self._color_hex(), int(self.size.value))
         except SemcolorError:  # half-typed colour: wait for a valid one
             pass
+
+    def arm_eyedropper(self, *_) -> None:
+        """The next click on the canvas takes its colour from the eyedropper source layer."""
+        if self.pick_from.value is None:
+            return _error("choose an RGB (or gray) image layer to take the colour from")
+        if self._pick not in self.viewer.mouse_drag_callbacks:
+            self.viewer.mouse_drag_callbacks.append(self._pick)
+        _info("click on the image to take its colour")
+
+    def _pick(self, viewer, event) -> None:
+        viewer.mouse_drag_callbacks.remove(self._pick)
+        layer = self.pick_from.value
+        value = layer.get_value(event.position, world=True) if layer is not None else None
+        if value is None:
+            return _error("that click was outside the eyedropper source layer")
+        rgb = np.atleast_1d(np.asarray(value, np.float64))
+        rgb = np.repeat(rgb, 3) if rgb.size == 1 else rgb[:3]
+        if layer.data.dtype.kind in "ui" and rgb.max() > 1:
+            rgb = rgb / (255 if layer.data.dtype.itemsize == 1 else np.iinfo(layer.data.dtype).max)
+        elif layer.data.dtype.kind == "f" and not layer.rgb:  # a gray float layer: use its contrast limits
+            lo, hi = layer.contrast_limits
+            rgb = np.clip((rgb - lo) / max(hi - lo, 1e-12), 0, 1)
+        self.color.value = _hex(tuple(np.clip(rgb, 0, 1)))
 
     def save_csv(self, *_) -> None:
         """Write the chosen hints layer as a CSV (the ``semcolor colorize --hints`` format)."""
