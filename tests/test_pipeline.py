@@ -134,3 +134,15 @@ def test_tiny_and_odd_images(image):
 
 def test_registry_lists_propagate():
     assert "propagate" in available()
+
+
+def test_a_run_that_cannot_fit_in_memory_stops_before_allocating():
+    from napari_semcolor.pipeline import check_memory
+
+    check_memory((1000, 1000), 1, False, available=10**9)
+    with pytest.raises(SemcolorError, match="GB of memory"):
+        check_memory((20000, 20000), 1, True, available=4 * 2**30)
+    # a lazily broadcast 20k × 20k input costs nothing until colorize would allocate
+    huge = np.broadcast_to(np.uint8(128), (200_000, 200_000))
+    with pytest.raises(SemcolorError, match="GB of memory"):
+        colorize(huge, "propagate")

@@ -143,6 +143,8 @@ def colorize(
         raise SemcolorError(f"n_samples must be a whole number ≥ 1; got {n_samples!r}")
     model = get_backend(backend)
     report(0.0, "preparing")
+    if np.ndim(image) >= 2:  # before anything full-size is allocated
+        check_memory(np.shape(image)[:2], int(n_samples), labels is not None)
     L = to_lightness(image, nan=nan, percentiles=percentiles)
     shape = L.shape
     labels = validate_labels(labels, shape)
@@ -215,6 +217,36 @@ def colorize(
         "seconds": round(time.perf_counter() - t0, 3),
     }
     return ColorizeResult(rgb, metadata)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give (Linux ``MemAvailable``); None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(shape: tuple[int, int], n_samples: int, has_labels: bool, available: int | None = None) -> None:
+    """Refuse, before allocating, a run whose full-resolution arrays cannot fit in memory.
+
+    Per pixel: L* (4 bytes), a*b* (8), labels (4, if any), the RGB results (3 per proposal), and
+    a margin for row-chunked temporaries.
+    """
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    need = int(shape[0] * shape[1] * (4 + 8 + (4 if has_labels else 0) + 3 * n_samples) * 1.25)
+    if need > available:
+        raise SemcolorError(
+            f"a {shape[0]}×{shape[1]} image needs about {need / 2**30:.1f} GB of memory for this run but only "
+            f"{available / 2**30:.1f} GB is free; close other programs, ask for fewer proposals, or "
+            "downsample the image first"
+        )
 
 
 def _check(cancel) -> None:
