@@ -84,3 +84,21 @@ def test_same_seed_same_output_across_runs():
     hints = [Hint(10, 10, (1, 0, 0), 3), Hint(40, 60, (0, 0, 1), 3)]
     runs = [colorize(image, "propagate", hints, seed=5).rgb for _ in range(3)]
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_segment_gives_labels_or_a_clear_error(data):
+    from napari_semcolor.segment import segment
+
+    image = data.draw(images())
+    method = data.draw(st.sampled_from(["otsu", "multiotsu", "local"]))
+    before = image.copy()
+    try:
+        labels = segment(image, method)
+    except SemcolorError as exc:
+        assert str(exc)
+        assert image.dtype.kind == "f" and not np.isfinite(image).all(), f"refused valid input: {exc}"
+    else:
+        assert labels.shape == image.shape and labels.dtype == np.int32 and labels.min() >= 0
+    np.testing.assert_array_equal(image, before)
