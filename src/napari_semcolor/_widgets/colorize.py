@@ -55,7 +55,8 @@ class ColorizeWidget(Container):
         self.status = Label(value="")
         self.region_table = Container(labels=False, label="region colours")
         self.refresh_regions = PushButton(text="Refresh region list")
-        self._region_rows: dict[int, tuple[ComboBox, LineEdit, ComboBox]] = {}
+        self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
+        self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
         self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -105,9 +106,9 @@ class ColorizeWidget(Container):
         """
         import numpy as np
 
-        previous = {k: (mode.value, colour.value, ref.value) for k, (mode, colour, ref) in self._region_rows.items()}
+        previous = {k: (mode.value, colour.value, self._region_refs[k].value) for k, (mode, colour) in self._region_rows.items()}
         self.region_table.clear()
-        self._region_rows = {}
+        self._region_rows, self._region_refs = {}, {}
         layer = self.labels_layer.value
         if layer is None:
             return
@@ -128,14 +129,15 @@ class ColorizeWidget(Container):
             row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour, ref])
             row.margins = (0, 0, 0, 0)
             self.region_table.append(row)
-            self._region_rows[k] = (mode, colour, ref)
+            self._region_rows[k] = (mode, colour)
+            self._region_refs[k] = ref
         if len(present) > len(shown):
             self.region_table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
 
     def region_colors(self) -> dict:
         """The region colour table the rows describe: {label: "#rrggbb" | "gray"} (backend rows left out)."""
         table = {}
-        for k, (mode, colour, _) in self._region_rows.items():
+        for k, (mode, colour) in self._region_rows.items():
             if mode.value == "gray":
                 table[k] = "gray"
             elif mode.value == "colour":
@@ -150,7 +152,8 @@ class ColorizeWidget(Container):
         refs = {}
         if self.reference.value is not None:
             refs[0] = self.reference.value.data
-        for k, (mode, _, ref) in self._region_rows.items():
+        for k, (mode, _) in self._region_rows.items():
+            ref = self._region_refs[k]
             if mode.value == "backend" and ref.value is not None:
                 refs[k] = ref.value.data
         return refs
@@ -169,7 +172,7 @@ class ColorizeWidget(Container):
         self.reference.visible = nst
         if nst:
             self.reference.reset_choices()
-        for _, _, ref in self._region_rows.values():
+        for ref in self._region_refs.values():
             ref.visible = nst
             if nst:
                 ref.reset_choices()
