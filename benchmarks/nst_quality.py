@@ -57,7 +57,8 @@ def main() -> None:
         out = colorize(gray, "nst", references={0: gt}, options=opts).image
         times.append(time.perf_counter() - t0)
         gray_rgb = compose(to_lightness(gray), np.zeros(gray.shape + (2,), np.float32)).astype(np.float32) / 255
-        a, b = out.astype(np.float32) / 255, gt.astype(np.float32) / 255
+        a = out.astype(np.float32) / 255
+        b = gt.astype(np.float32) / (255 if gt.dtype == np.uint8 else 1)
         rows["nst"].append((psnr(a, b), ssim(a, b)))
         rows["gray"].append((psnr(gray_rgb, b), ssim(gray_rgb, b)))
         cf_true.append(colourfulness(b))
@@ -74,7 +75,7 @@ def main() -> None:
         arr = np.array(r)
         cf = np.mean(cf_nst) / np.mean(cf_true) if name == "nst" else 0.0
         sec = f"{np.mean(times):.2f} (max {np.max(times):.2f})" if name == "nst" else "–"
-        print(f"| {name} | {arr[:, 0].mean():.2f} | {arr[:, 1].mean():.4f} | {cf:.2f} | {sec} |")
+        print(f"| {name} | {arr[:, 0].mean():.2f} | {arr[:, 1].mean():.4f} | {cf:.2f} | {sec} |")  # gray: 0 by construction
     t = np.array(transfer)
     print(f"\ntransfer, {n} images (reference = the next validation image)")
     print("| SW1(out, ref) | SW1(out, gray) | SW1(gray, ref) | closer to ref than to gray |")
