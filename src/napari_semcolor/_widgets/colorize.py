@@ -41,6 +41,9 @@ class ColorizeWidget(Container):
         self.hints = create_widget(annotation=Points | None, label="colour hints", options={"nullable": True})
         self.labels_layer = create_widget(annotation=Labels | None, label="regions", options={"nullable": True})
         self.backend = ComboBox(choices=available(), value="propagate", label="backend")
+        # reference backends: a colour layer for the whole image (label 0 and unlisted regions);
+        # per-region references are chosen in the region table
+        self.reference = ComboBox(choices=self._reference_choices, nullable=True, label="reference", visible=False)
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
@@ -53,11 +56,13 @@ class ColorizeWidget(Container):
         self.region_table = Container(labels=False, label="region colours")
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.samples, self.seed, self.device, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
+        self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.labels_layer.changed.connect(self.fill_region_table)
         self.refresh_regions.changed.connect(self.fill_region_table)
+        self.backend.changed.connect(self._on_backend)
         self._cancel = threading.Event()
         self._latest = (0.0, "")
         self.worker = None
@@ -101,9 +106,9 @@ class ColorizeWidget(Container):
         """
         import numpy as np
 
-        previous = {k: (mode.value, colour.value) for k, (mode, colour) in self._region_rows.items()}
+        previous = {k: (mode.value, colour.value, self._region_refs[k].value) for k, (mode, colour) in self._region_rows.items()}
         self.region_table.clear()
-        self._region_rows = {}
+        self._region_rows, self._region_refs = {}, {}
         layer = self.labels_layer.value
         if layer is None:
             return
@@ -112,15 +117,20 @@ class ColorizeWidget(Container):
         for k in shown:
             rgba = np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel()
             hex_colour = "#" + "".join(f"{round(float(c) * 255):02x}" for c in rgba[:3])
-            mode_value, colour_value = previous.get(k, ("backend", hex_colour))
+            mode_value, colour_value, ref_value = previous.get(k, ("backend", hex_colour, None))
             swatch = Label(value="")
             swatch.native.setStyleSheet(f"background-color: {hex_colour}; min-width: 18px; max-width: 18px;")
             mode = ComboBox(choices=list(REGION_MODES), value=mode_value)
             colour = LineEdit(value=colour_value)
-            row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour])
+            # with a reference backend, "backend" rows take this reference (none: the whole-image one)
+            ref = ComboBox(choices=self._reference_choices, nullable=True, visible=self._uses_references(), tooltip="reference layer for this region")
+            if ref_value in ref.choices:
+                ref.value = ref_value
+            row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour, ref])
             row.margins = (0, 0, 0, 0)
             self.region_table.append(row)
             self._region_rows[k] = (mode, colour)
+            self._region_refs[k] = ref
         if len(present) > len(shown):
             self.region_table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
 
@@ -134,7 +144,39 @@ class ColorizeWidget(Container):
                 table[k] = colour.value
         return table
 
+    def references(self) -> dict:
+        """{label: reference image data} for a reference backend: 0 = the whole-image reference,
+        plus one entry per "backend" row of the region table that names its own reference."""
+        if not self._uses_references():
+            return {}
+        refs = {}
+        if self.reference.value is not None:
+            refs[0] = self.reference.value.data
+        for k, (mode, _) in self._region_rows.items():
+            ref = self._region_refs[k]
+            if mode.value == "backend" and ref.value is not None:
+                refs[k] = ref.value.data
+        return refs
+
     # -- helpers ---------------------------------------------------------------------------
+    def _uses_references(self) -> bool:
+        return self.backend.value == "nst"
+
+    def _reference_choices(self, _widget=None) -> list:
+        from napari.layers import Image
+
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image) and (layer.rgb or layer.data.ndim == 3 and layer.data.shape[-1] in (3, 4))]
+
+    def _on_backend(self, *_) -> None:
+        nst = self._uses_references()
+        self.reference.visible = nst
+        if nst:
+            self.reference.reset_choices()
+        for ref in self._region_refs.values():
+            ref.visible = nst
+            if nst:
+                ref.reset_choices()
+
     def _collect(self) -> dict:
         source = self.image.value
         if source is None:
@@ -150,6 +192,7 @@ class ColorizeWidget(Container):
             "backend": self.backend.value,
             "hints": hints_from_layer(self.hints.value, lead, source),
             "labels": labels,
+            "references": self.references(),
             "n_samples": int(self.samples.value),
             "seed": int(self.seed.value),
             "device": self.device.value,

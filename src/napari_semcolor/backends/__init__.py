@@ -15,6 +15,7 @@ from napari_semcolor.errors import SemcolorError
 _BACKENDS: dict[str, str] = {
     "propagate": "napari_semcolor.backends.propagate:PropagateBackend",
     "eecnn": "napari_semcolor.backends.eecnn:EECNNBackend",
+    "nst": "napari_semcolor.backends.nstcnn:NSTCNNBackend",
 }
 
 _instances: dict[str, Backend] = {}

@@ -32,7 +32,8 @@ class Job:
     labels : (h, w) int32 or None
         Region labels (0 = unassigned); region borders are hard boundaries for colour.
     references : dict
-        Region label (0 = default) -> reference RGB image (H, W, 3) float32 in [0, 1].
+        Region label (0 = default) -> reference exactly as the caller passed it (any size and
+        dtype; a backend validates and converts it, see :mod:`.nstcnn`).
     n_samples : int
         Number of proposals wanted.
     seed : int
