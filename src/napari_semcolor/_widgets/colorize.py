@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, LineEdit, PushButton, SpinBox, create_widget
 
+from napari_semcolor._widgets.common import error_text, notify_error, update_or_add
 from napari_semcolor._widgets.layers import gray_plane, hints_from_layer, output_kwargs
-from napari_semcolor.errors import Cancelled, SemcolorError
+from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
@@ -254,32 +255,22 @@ class ColorizeWidget(Container):
         name = f"{source.name} ({result.metadata['backend']})"
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
         kwargs = output_kwargs(source, name, result.metadata, len(result.rgb))
-        if name in self.viewer.layers and self.viewer.layers[name].data.shape == data.shape:
-            layer = self.viewer.layers[name]  # re-running updates the result in place
-            layer.data = data
-            layer.metadata = kwargs["metadata"]
-        else:
-            if name in self.viewer.layers:
-                self.viewer.layers.remove(name)
-            self.viewer.add_image(data, **kwargs)
+        kwargs.pop("name")
+        update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
         self.status.value = f"done in {result.metadata['seconds']:.1f} s"
 
     def _on_error(self, exc: Exception) -> None:
-        if isinstance(exc, Cancelled):
+        message = error_text(exc)
+        if message is None:
             self.status.value = "cancelled"
             from napari.utils.notifications import show_info
 
             show_info("semcolor: run cancelled; no layer was changed")
-        elif isinstance(exc, SemcolorError):
-            self._notify_error(str(exc))
         else:
-            self._notify_error(f"unexpected error ({type(exc).__name__}: {exc}); please report it")
+            self._notify_error(message)
 
     def _notify_error(self, message: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.status.value = message
-        show_error(f"semcolor: {message}")
+        notify_error(self.status, message)
 
     def _on_finished(self) -> None:
         self._set_running(False)

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, PushButton, SpinBox, create_widget
 
+from napari_semcolor._widgets.common import error_text, notify_error, update_or_add
 from napari_semcolor._widgets.layers import gray_plane
-from napari_semcolor.errors import Cancelled, SemcolorError
+from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
@@ -132,29 +133,18 @@ class SegmentWidget(Container):
     def _add_result(self, source, labels, method: str, params: dict) -> None:
         name = f"{source.name} regions"
         kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}}}
-        if name in self.viewer.layers and self.viewer.layers[name].data.shape == labels.shape:
-            layer = self.viewer.layers[name]
-            layer.data = labels
-            layer.metadata = kwargs["metadata"]
-        else:
-            if name in self.viewer.layers:
-                self.viewer.layers.remove(name)
-            self.viewer.add_labels(labels, name=name, **kwargs)
+        update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
         self.status.value = f"{int(labels.max())} regions"
 
     def _on_error(self, exc: Exception) -> None:
-        if isinstance(exc, Cancelled):
+        message = error_text(exc)
+        if message is None:
             self.status.value = "cancelled"
-        elif isinstance(exc, SemcolorError):
-            self._notify_error(str(exc))
         else:
-            self._notify_error(f"unexpected error ({type(exc).__name__}: {exc}); please report it")
+            self._notify_error(message)
 
     def _notify_error(self, message: str) -> None:
-        from napari.utils.notifications import show_error
-
-        self.status.value = message
-        show_error(f"semcolor: {message}")
+        notify_error(self.status, message)
 
     def _on_finished(self) -> None:
         self.worker = None

@@ -1,0 +1,39 @@
+"""Small pieces the dock widgets share: result layers that update in place, and error messages."""
+
+from __future__ import annotations
+
+from napari_semcolor.errors import Cancelled, SemcolorError
+
+
+def update_or_add(viewer, name: str, data, add, **kwargs):
+    """Put ``data`` into layer ``name``: in place if it has the same shape, else a new layer.
+
+    ``add`` is the viewer method that makes the layer (``viewer.add_image``, ``viewer.add_labels``).
+    Re-running a tool then updates its result instead of piling up layers.
+    """
+    if name in viewer.layers and viewer.layers[name].data.shape == data.shape:
+        layer = viewer.layers[name]
+        layer.data = data
+        if "metadata" in kwargs:
+            layer.metadata = kwargs["metadata"]
+        return layer
+    if name in viewer.layers:
+        viewer.layers.remove(name)
+    return add(data, name=name, **kwargs)
+
+
+def error_text(exc: Exception) -> str | None:
+    """What to tell the user about an exception from a worker (None for a cancellation)."""
+    if isinstance(exc, Cancelled):
+        return None
+    if isinstance(exc, SemcolorError):
+        return str(exc)
+    return f"unexpected error ({type(exc).__name__}: {exc}); please report it"
+
+
+def notify_error(status, message: str) -> None:
+    """Show ``message`` in a widget's status label and as a napari error notification."""
+    from napari.utils.notifications import show_error
+
+    status.value = message
+    show_error(f"semcolor: {message}")
