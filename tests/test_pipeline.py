@@ -146,3 +146,22 @@ def test_a_run_that_cannot_fit_in_memory_stops_before_allocating():
     huge = np.broadcast_to(np.uint8(128), (200_000, 200_000))
     with pytest.raises(SemcolorError, match="GB of memory"):
         colorize(huge, "propagate")
+
+
+def test_stack_is_coloured_plane_by_plane_with_plane_hints(scene):
+    from napari_semcolor.pipeline import colorize_stack
+
+    stack = np.stack([scene.image, scene.image[::-1], scene.image[:, ::-1]])
+    red, blue = (0.9, 0.1, 0.1), (0.1, 0.2, 0.9)
+    hints = [Hint(20, 20, red, 5, plane=(0,)), Hint(20, 20, blue, 5, plane=(1,)), Hint(100, 100, (0.5, 0.5, 0.5), 3)]
+    seen = []
+    result = colorize_stack(stack, "propagate", hints, progress=lambda f, m: seen.append(f))
+    assert result.rgb.shape == (1, 3, *scene.image.shape, 3)
+    from napari_semcolor.color import rgb_to_lab
+
+    lab = rgb_to_lab(result.image / 255)
+    assert np.abs(lab[..., 0] - np.stack([to_lightness(p) for p in stack])).max() <= 1.0
+    a0, b0 = lab[0, 22, 22, 1:], lab[1, 22, 22, 1:]
+    assert a0[0] > 10 and a0[1] > 10 and b0[1] < -10  # red (b* > 0) on plane 0, blue (b* < 0) on plane 1
+    assert np.abs(lab[2, ..., 1:]).max() < 1.5  # plane 2 had only the gray hint
+    assert seen[-1] == 1.0 and seen == sorted(seen) and result.metadata["planes"] == 3

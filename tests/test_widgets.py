@@ -200,3 +200,27 @@ def test_eyedropper_takes_the_colour_of_a_reference_layer(make_napari_viewer):
     widget._pick(viewer, SimpleNamespace(position=(110.0, 20.0)))  # world coordinates: on the blue half
     assert widget.color.value == "#28a0dc"
     assert widget._pick not in viewer.mouse_drag_callbacks  # one click only
+
+
+def test_stack_current_plane_and_all_planes(make_napari_viewer, qtbot, scene):
+    viewer = make_napari_viewer()
+    stack = np.stack([scene.image, scene.image[::-1]])
+    image = viewer.add_image(stack, name="zstack", scale=(3.0, 0.5, 0.5))
+    red = "#e61a1a"
+    points = viewer.add_points(np.array([[1, 30.0, 30.0], [0, 60.0, 60.0]]), name="h", size=5, features={HINT_FEATURE: [red, "#1a33e6"]}, scale=(3.0, 0.5, 0.5))
+    widget = dock(viewer)
+    widget.hints.value = points
+    viewer.dims.set_current_step(0, 1)
+    widget.run()
+    qtbot.waitUntil(lambda: "zstack (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    one = viewer.layers["zstack (propagate)"]
+    assert one.data.shape == (*scene.image.shape, 3)  # the current plane only
+    lab = image_to_lab(one.data)
+    assert lab[30, 30, 1] > 10  # plane 1 got its red hint, not plane 0's blue one
+    widget.planes.value = "all planes"
+    widget.run()
+    qtbot.waitUntil(lambda: viewer.layers["zstack (propagate)"].data.shape == (*stack.shape, 3) and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["zstack (propagate)"]
+    np.testing.assert_allclose(out.scale, image.scale)
+    assert out.metadata["semcolor"]["planes"] == 2
+    np.testing.assert_array_equal(image.data, stack)

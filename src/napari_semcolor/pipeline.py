@@ -323,3 +323,42 @@ def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint
         return regions_mod.upsample_in_regions(A, B, L, labels_work, labels)
     return upsample_coefficients(A, B, L)
 
+
+
+def colorize_stack(image: np.ndarray, backend: str = "propagate", hints: list[Hint] | None = None, labels: np.ndarray | None = None, progress: Callable[[float, str], None] | None = None, cancel=None, **kwargs) -> ColorizeResult:
+    """Colour an nD stack (z, t, …, H, W) plane by plane, with one call of :func:`colorize` each.
+
+    A hint whose ``plane`` is set applies to that plane only; a hint without a plane applies to
+    every plane. ``labels`` may be 2D (the same regions for every plane) or shaped like the stack.
+    One proposal per plane (``n_samples`` is not accepted here).
+
+    Returns
+    -------
+    ColorizeResult
+        ``rgb`` has shape ``stack.shape + (3,)``; metadata of the first plane plus ``planes``.
+    """
+    stack = np.asarray(image) if not hasattr(image, "shape") else image
+    if stack.ndim < 3:
+        return colorize(stack, backend, hints, labels, progress=progress, cancel=cancel, **kwargs)
+    if "n_samples" in kwargs and kwargs["n_samples"] != 1:
+        raise SemcolorError("a stack is coloured with one proposal per plane; use n_samples=1 or colour one plane")
+    kwargs.pop("n_samples", None)
+    lead_shape = stack.shape[:-2]
+    if labels is not None and np.ndim(labels) not in (2, stack.ndim):
+        raise SemcolorError(f"labels must be 2D or shaped like the stack {stack.shape}; got {np.shape(labels)}")
+    planes = list(np.ndindex(*lead_shape))
+    rgb = np.empty(stack.shape + (3,), np.uint8)
+    report = progress or (lambda fraction, message: None)
+    first = None
+    for i, index in enumerate(planes):
+        plane_hints = [Hint(h.y, h.x, h.rgb, h.size) for h in hints or [] if not h.plane or tuple(h.plane[-len(index):]) == index]
+        plane_labels = None if labels is None else (labels if np.ndim(labels) == 2 else labels[index])
+        result = colorize(
+            np.asarray(stack[index]), backend, plane_hints, plane_labels, cancel=cancel,
+            progress=lambda f, m, i=i: report((i + f) / len(planes), f"plane {i + 1}/{len(planes)}: {m}"),
+            **kwargs,
+        )
+        rgb[index] = result.image
+        first = first or result.metadata
+    metadata = {**first, "planes": len(planes), "stack_shape": list(stack.shape), "hints": [{"y": h.y, "x": h.x, "color": h.hex, "size": h.size, "plane": list(h.plane)} for h in hints or []]}
+    return ColorizeResult(rgb[None], metadata)

@@ -48,6 +48,7 @@ class ColorizeWidget(Container):
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
+        self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
         self.one_colour = CheckBox(value=False, text="one colour per region", label="regions")
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
         self.databar_gray = CheckBox(value=True, text="keep the instrument data bar gray", label="data bar")
@@ -58,7 +59,7 @@ class ColorizeWidget(Container):
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
         self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.labels_layer.changed.connect(self.fill_region_table)
@@ -73,7 +74,7 @@ class ColorizeWidget(Container):
         """Start a colourization in a thread worker; returns the worker (None if input is bad)."""
         from napari.qt.threading import thread_worker
 
-        from napari_semcolor.pipeline import colorize
+        from napari_semcolor.pipeline import colorize, colorize_stack
 
         try:
             job = self._collect()
@@ -83,13 +84,14 @@ class ColorizeWidget(Container):
         self._cancel = threading.Event()
         self._latest = (0.0, "starting")
         cancel, source = self._cancel, job.pop("source")
+        function = colorize_stack if job.pop("whole_stack") else colorize
 
         def on_progress(fraction: float, message: str) -> None:
             self._latest = (fraction, message)  # read by the GUI timer, never touches Qt here
 
         @thread_worker(connect={"returned": lambda result: self._add_result(source, result), "errored": self._on_error, "finished": self._on_finished})
         def work():
-            return colorize(**job, progress=on_progress, cancel=cancel)
+            return function(**job, progress=on_progress, cancel=cancel)
 
         self._set_running(True)
         self.worker = work()
@@ -183,15 +185,17 @@ class ColorizeWidget(Container):
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
         plane, lead = gray_plane(source, tuple(self.viewer.dims.current_step))
+        whole_stack = bool(lead) and self.planes.value == "all planes"
         labels = None
         if self.labels_layer.value is not None:
             lab = self.labels_layer.value.data
-            labels = lab[lead] if lead and lab.ndim == len(lead) + 2 else lab
-        return {
+            labels = lab[lead] if lead and lab.ndim == len(lead) + 2 and not whole_stack else lab
+        job = {
             "source": source,
-            "image": plane,
+            "whole_stack": whole_stack,
+            "image": source.data if whole_stack else plane,
             "backend": self.backend.value,
-            "hints": hints_from_layer(self.hints.value, lead, source),
+            "hints": hints_from_layer(self.hints.value, lead, source, keep_planes=whole_stack),
             "labels": labels,
             "references": self.references(),
             "n_samples": int(self.samples.value),
@@ -202,6 +206,11 @@ class ColorizeWidget(Container):
             "same_gray": float(self.same_gray.value),
             "keep_gray": self._databar_mask(source, plane) if self.databar_gray.value else None,
         }
+        if whole_stack:
+            if job["n_samples"] != 1:
+                raise SemcolorError("a whole stack is coloured with one proposal per plane; set proposals to 1")
+            del job["n_samples"]
+        return job
 
     @staticmethod
     def _databar_mask(source, plane):
@@ -254,7 +263,8 @@ class ColorizeWidget(Container):
     def _add_result(self, source, result) -> None:
         name = f"{source.name} ({result.metadata['backend']})"
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
-        kwargs = output_kwargs(source, name, result.metadata, len(result.rgb))
+        spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
+        kwargs = output_kwargs(source, name, result.metadata, len(result.rgb), spatial)
         kwargs.pop("name")
         update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
         self.status.value = f"done in {result.metadata['seconds']:.1f} s"

@@ -11,11 +11,12 @@ from napari_semcolor.errors import SemcolorError
 HINT_FEATURE = "hint"
 
 
-def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None) -> list[hints_mod.Hint]:
+def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None, *, keep_planes: bool = False) -> list[hints_mod.Hint]:
     """Hints of a Points layer, in the pixel coordinates of ``image_layer`` (if given).
 
     The colour comes from the layer's ``hint`` feature when it has one (what the hint *means*),
-    else from the face colour. Points on other planes of a stack are left out.
+    else from the face colour. Points on other planes of a stack are left out; with
+    ``keep_planes`` all points are returned with their plane coordinates (for whole stacks).
     """
     if layer is None or len(layer.data) == 0:
         return []
@@ -30,6 +31,8 @@ def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None) -> li
     if image_layer is not None:
         sizes = sizes / float(np.mean(np.abs(image_layer.scale[-2:]))) * float(np.mean(np.abs(layer.scale[-2:])))
     hints = hints_mod.from_points(coords, colors, sizes)
+    if keep_planes:
+        return hints
     if plane:
         hints = [h for h in hints if not h.plane or h.plane[-len(plane):] == tuple(plane)]
     return [hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints]
@@ -50,11 +53,15 @@ def gray_plane(layer, current_step: tuple[int, ...]) -> tuple[np.ndarray, tuple[
     return np.asarray(plane), lead
 
 
-def output_kwargs(source, name: str, metadata: dict, n_samples: int) -> dict:
-    """Layer keyword arguments for a result: source scale/translate/units kept, metadata attached."""
-    scale = list(source.scale[-2:])
-    translate = list(source.translate[-2:])
-    units = list(getattr(source, "units", ())[-2:]) if getattr(source, "units", None) is not None else None
+def output_kwargs(source, name: str, metadata: dict, n_samples: int, spatial_dims: int = 2) -> dict:
+    """Layer keyword arguments for a result: source scale/translate/units kept, metadata attached.
+
+    ``spatial_dims`` is how many trailing axes of the source the result has (2 for one plane, the
+    source's ndim for a whole stack).
+    """
+    scale = list(source.scale[-spatial_dims:])
+    translate = list(source.translate[-spatial_dims:])
+    units = list(getattr(source, "units", ())[-spatial_dims:]) if getattr(source, "units", None) is not None else None
     if n_samples > 1:  # a leading sample axis
         scale, translate = [1.0, *scale], [0.0, *translate]
         units = None if units is None else ["pixel", *units]
