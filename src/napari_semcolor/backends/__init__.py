@@ -14,6 +14,7 @@ from napari_semcolor.errors import SemcolorError
 #: name -> "module:Class"
 _BACKENDS: dict[str, str] = {
     "propagate": "napari_semcolor.backends.propagate:PropagateBackend",
+    "diffusion": "napari_semcolor.backends.diffusion:DiffusionBackend",
 }
 
 _instances: dict[str, Backend] = {}
