@@ -130,7 +130,7 @@ def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_f
 def augment(batch, rng: np.random.Generator, drop: float = 0.1):
     """Flips/rot90, hue rotation and chroma scaling of every a*b* channel, hint dropout (all commute with propagate).
 
-    ``batch`` is a (n, 9, h, w) tensor; returns the network conditioning (n, 6, h, w) and the clean
+    ``batch`` is a (n, 8, h, w) tensor; returns the network conditioning (n, 6, h, w) and the clean
     residual x0 (n, 2, h, w), both in network units.
     """
     import torch
