@@ -260,8 +260,14 @@ def main(argv: list[str] | None = None) -> None:
 
     rng = np.random.default_rng(args.seed + step)
     t0 = time.perf_counter()
-    pool = np.stack([make_example(images, rng) for _ in range(args.pool)])
-    say(f"built a pool of {args.pool} examples in {time.perf_counter() - t0:.0f}s")
+    pool_path = out / "pool.npy"  # plain array (allow_pickle=False); saves the build on resume
+    pool = np.load(pool_path, allow_pickle=False) if args.resume and pool_path.exists() else None
+    if pool is None or len(pool) != args.pool:
+        pool = np.stack([make_example(images, rng) for _ in range(args.pool)])
+        np.save(pool_path, pool, allow_pickle=False)
+        say(f"built a pool of {args.pool} examples in {time.perf_counter() - t0:.0f}s")
+    else:
+        say(f"loaded the example pool from {pool_path}")
 
     def save(path: Path) -> None:
         tmp = path.with_suffix(".tmp")
