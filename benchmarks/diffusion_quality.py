@@ -9,7 +9,7 @@ original, and colourfulness (Hasler & Süsstrunk) next to the original's; for di
 over 9 proposals and the best of 9 (PSNR). Diversity: mean pairwise a*b* distance between the 9
 proposals, over the whole image with no hints, and near (≤ 4 px) / far from the hints with 50.
 
-    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10]
+    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature 1]
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def main() -> None:
     p.add_argument("--images", type=int, default=0, help="use the first N validation images (0 = all)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     args = p.parse_args()
 
@@ -111,7 +112,7 @@ def main() -> None:
             hints = make_hints(truth, n, seed=1000 * n + i)
             r = rows[n]
             prop = colorize(gray, "propagate", hints).image
-            diff = colorize(gray, "diffusion", hints, n_samples=9, seed=i, device="cpu", options={"steps": args.steps}).rgb
+            diff = colorize(gray, "diffusion", hints, n_samples=9, seed=i, device="cpu", options={"steps": args.steps, "temperature": args.temperature}).rgb
             r["gt_cf"].append(colourfulness(truth))
             r["prop_psnr"].append(psnr(prop, truth))
             r["prop_ssim"].append(ssim(prop, truth))
@@ -133,7 +134,7 @@ def main() -> None:
                 div_far.append(pairwise_ab(ab, ~near))
         print(f"# image {i + 1}/{len(val)} done, {time.perf_counter() - t0:.0f}s", flush=True)
 
-    print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, 9 proposals\n")
+    print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, temperature {args.temperature}, 9 proposals\n")
     print("| hints | propagate PSNR | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) | propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |")
     print("|---|---|---|---|---|---|---|")
     for n in args.counts:

@@ -12,7 +12,8 @@ unhinted region probably looks like), and with no hints it samples whole colouri
 one batch, seeded by a ``torch.Generator``; the sampler reports and checks for cancel every step.
 
 Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "ddim"),
-``guidance`` (classifier-free guidance scale on the hints, default 1 = off, > 1 follows them more).
+``guidance`` (classifier-free guidance scale on the hints, default 1 = off, > 1 follows them more),
+``temperature`` (scale of the starting noise, default 1; lower = less varied proposals).
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
     return cond, (ph, pw)
 
 
-def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, callback=None):
+def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None):
     """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, 6, H, W).
+
+    ``temperature`` scales the starting noise: below 1 the proposals move towards the average
+    colouring (less varied, closer on average to the truth), 0 gives the same proposal n times.
 
     With ``guidance`` ≠ 1 the network is also run without hints and the two a*b* estimates are
     mixed, ``ab = ab_free + s · (ab_hinted − ab_free)``; this happens in a*b*, not in residual
@@ -88,7 +92,7 @@ def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 
         raise SemcolorError(f"steps must be ≥ 1; got {steps}")
     gen = torch.Generator().manual_seed(int(seed))
     _, _, H, W = cond.shape
-    x = torch.randn((n_samples, 2, H, W), generator=gen).to(cond.device)
+    x = float(temperature) * torch.randn((n_samples, 2, H, W), generator=gen).to(cond.device)
     logsnrs = grid(steps).to(cond.device)
     cond = cond.expand(n_samples, -1, -1, -1)
     free = cond.clone()
@@ -181,7 +185,8 @@ class DiffusionBackend:
         with torch.inference_mode():
             res = sample_residual(
                 model, cond.to(job.device), job.n_samples, seed=job.seed, steps=steps,
-                sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance, callback=step,
+                sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance,
+                temperature=float(opts.get("temperature", 1.0)), callback=step,
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
