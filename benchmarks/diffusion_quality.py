@@ -9,7 +9,7 @@ original, and colourfulness (Hasler & Süsstrunk) next to the original's; for di
 over 9 proposals and the best of 9 (PSNR). Diversity: mean pairwise a*b* distance between the 9
 proposals, over the whole image with no hints, and near (≤ 4 px) / far from the hints with 50.
 
-    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature 1]
+    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature 0.6]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     p.add_argument("--images", type=int, default=0, help="use the first N validation images (0 = all)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=0.6)
     p.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     args = p.parse_args()
 
