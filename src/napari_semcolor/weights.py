@@ -27,7 +27,14 @@ class ModelFile:
 
 
 #: name -> bundled file. Adding a model = one line here + one entry in models/MODELS.md.
-REGISTRY: dict[str, ModelFile] = {}
+REGISTRY: dict[str, ModelFile] = {
+    "diffusion": ModelFile(
+        "diffusion.safetensors",
+        "db1cd8bf10b6ccca6f78600d8fe6a527ab866aeb202e20605d47ecda507d16eb",
+        "MIT",
+        "hint-guided a*b* diffusion U-Net (EMA weights, fp16), see MODELS.md",
+    ),
+}
 
 
 def models_dir() -> Path:
