@@ -16,6 +16,7 @@ _BACKENDS: dict[str, str] = {
     "propagate": "napari_semcolor.backends.propagate:PropagateBackend",
     "eecnn": "napari_semcolor.backends.eecnn:EECNNBackend",
     "nst": "napari_semcolor.backends.nstcnn:NSTCNNBackend",
+    "diffusion": "napari_semcolor.backends.diffusion:DiffusionBackend",
 }
 
 _instances: dict[str, Backend] = {}

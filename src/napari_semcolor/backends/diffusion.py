@@ -1,0 +1,219 @@
+"""Hint-guided diffusion: several colour proposals, sampled in a few steps on a CPU.
+
+The ``propagate`` result for the user's hints is the starting point; a small conditional U-Net
+(:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − propagate at a lower
+resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint") and the
+propagated colours. The sampled residual is upsampled edge-aware and added back:
+
+    ab = propagate(hints) + guided_upsample(residual)
+
+so the network only has to learn corrections (where regions end, which colour bleeds, what an
+unhinted region probably looks like), and with no hints it samples whole colourings. Proposals are
+one batch, seeded by a ``torch.Generator``; the sampler reports and checks for cancel every step.
+
+Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "ddim"),
+``guidance`` (classifier-free guidance scale on the hints, default 1 = off, > 1 follows them more),
+``temperature`` (scale of the starting noise, default 0.6; lower = less varied proposals, closer
+on average to the truth; 1 = the model's own spread),
+``net_size`` (long side the network runs at, default 64, as trained).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.propagate import propagate
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.upsample import downsample, guided_upsample, working_shape
+
+#: long side of the resolution the network runs at (it was trained at 64 px for 128 px working images)
+NET_SIZE = 64
+WEIGHTS = "diffusion"
+#: default scale of the starting noise; at 1 the proposals were ~1.7 dB below propagate on the
+#: validation split (10 hints), at 0.6 on a par with it (see models/MODELS.md)
+TEMPERATURE = 0.6
+
+
+def net_shape(shape: tuple[int, int], net_size: int = NET_SIZE) -> tuple[int, int]:
+    """Resolution the network runs at for a working resolution ``shape`` (long side ``net_size``)."""
+    return working_shape(shape, net_size)
+
+
+def shrink_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Hints at a lower resolution: a pixel is a hint if any hint covers it, its colour their mean."""
+    m = hint_mask.astype(np.float32)
+    frac = downsample(m, shape)
+    total = downsample(hint_ab * m[..., None], shape)
+    mask = (frac > 1e-6).astype(np.float32)
+    ab = np.where(mask[..., None] > 0, total / np.maximum(frac, 1e-6)[..., None], 0).astype(np.float32)
+    return ab, mask
+
+
+def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, net_size: int = NET_SIZE) -> dict[str, np.ndarray]:
+    """Everything the network sees, at :func:`net_shape` of the working resolution.
+
+    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2).
+    """
+    shape = net_shape(L.shape, net_size)
+    ab, mask = shrink_hints(hint_ab, hint_mask, shape)
+    return {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(prop, shape)}
+
+
+def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
+    """Conditioning tensor (1, 6, H, W) padded (reflect) up to a multiple of ``multiple``, and the pad."""
+    import torch
+    import torch.nn.functional as F
+
+    from napari_semcolor.nets.unet import conditioning
+
+    h, w = inputs["L"].shape
+    ph, pw = (-h) % multiple, (-w) % multiple
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]  # noqa: E731
+    cond = conditioning(t(inputs["L"][..., None]), t(inputs["hint_ab"]), t(inputs["hint_mask"][..., None]), t(inputs["prop"]))
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        cond = F.pad(cond, (0, pw, 0, ph), mode=mode)
+    return cond, (ph, pw)
+
+
+def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None):
+    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, 6, H, W).
+
+    ``temperature`` scales the starting noise: below 1 the proposals move towards the average
+    colouring (less varied, closer on average to the truth), 0 gives the same proposal n times.
+
+    With ``guidance`` ≠ 1 the network is also run without hints and the two a*b* estimates are
+    mixed, ``ab = ab_free + s · (ab_hinted − ab_free)``; this happens in a*b*, not in residual
+    units, because the hint-free residual is relative to zero instead of to the propagated colours.
+    """
+    import torch
+
+    from napari_semcolor.sampling import SAMPLERS, alpha_sigma, grid, v_to_x0
+
+    if sampler not in SAMPLERS:
+        raise SemcolorError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")
+    if steps < 1:
+        raise SemcolorError(f"steps must be ≥ 1; got {steps}")
+    gen = torch.Generator().manual_seed(int(seed))
+    _, _, H, W = cond.shape
+    x = float(temperature) * torch.randn((n_samples, 2, H, W), generator=gen).to(cond.device)
+    logsnrs = grid(steps).to(cond.device)
+    cond = cond.expand(n_samples, -1, -1, -1)
+    free = cond.clone()
+    free[:, 1:] = 0  # no hints, no mask, nothing propagated (L* stays)
+    prop = cond[:, 4:6]  # propagated a*b* / AB_SCALE: the offset between the two residuals
+
+    def denoise(x_t: torch.Tensor, i: int) -> torch.Tensor:
+        ls = logsnrs[i].expand(n_samples)
+        if guidance == 1.0:
+            return v_to_x0(x_t, model(x_t, ls, cond), logsnrs[i])
+        a, _ = alpha_sigma(logsnrs[i])
+        v = model(torch.cat([x_t, x_t + a * prop]), torch.cat([ls, ls]), torch.cat([cond, free]))
+        x0_c = v_to_x0(x_t, v[:n_samples], logsnrs[i])
+        x0_u = v_to_x0(x_t + a * prop, v[n_samples:], logsnrs[i]) - prop  # as a residual
+        return x0_u + guidance * (x0_c - x0_u)
+
+    return SAMPLERS[sampler](denoise, x, logsnrs, callback)
+
+
+def residual_to_ab(res: np.ndarray, L_net: np.ndarray, L: np.ndarray, prop: np.ndarray) -> np.ndarray:
+    """Working-resolution a*b* (h, w, 2) from a network-resolution residual (hn, wn, 2) in network units."""
+    from napari_semcolor.nets.unet import AB_SCALE
+
+    up = res if res.shape[:2] == L.shape else guided_upsample(res, L_net, L)
+    return (prop + AB_SCALE * up).astype(np.float32)
+
+
+def load_model(device: str = "cpu"):
+    """The bundled U-Net with its EMA weights (sha256 checked), in eval mode."""
+    import json
+
+    from napari_semcolor.nets.unet import UNet
+    from napari_semcolor.weights import load_state_dict, model_path
+
+    from safetensors import safe_open
+
+    path = model_path(WEIGHTS)
+    state = load_state_dict(WEIGHTS)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            config = json.loads((f.metadata() or {})["config"])
+        model = UNet(**config)
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise SemcolorError(f"the diffusion weights ({path}) do not fit the network: {exc}. Reinstall napari-semcolor.") from exc
+    return model.to(device).eval()
+
+
+class DiffusionBackend:
+    """Hint-guided diffusion proposals (works with no hints too: automatic proposals)."""
+
+    name = "diffusion"
+    working_size = 128
+    needs_hints = False
+    uses_torch = True
+
+    def __init__(self):
+        self._model = None
+        self._device = None
+        self.model_sha256 = None
+
+    def _get_model(self, device: str):
+        if self._model is None or self._device != device:
+            from napari_semcolor.weights import REGISTRY
+
+            self._model = load_model(device)
+            self._device = device
+            self.model_sha256 = REGISTRY[WEIGHTS].sha256
+        return self._model
+
+    def colorize(self, job: Job) -> np.ndarray:
+        import torch
+
+        opts = job.options
+        steps = int(opts.get("steps", 10))
+        guidance = float(opts.get("guidance", 1.0))
+        model = self._get_model(job.device)
+        job.report(0.0, "propagating hints")
+        prop = propagate(job.L, job.hint_ab, job.hint_mask, job.labels, cancel=job.cancel)
+        job.check_cancel()
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", NET_SIZE)))
+        cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
+
+        def step(i: int, n: int, x0) -> None:
+            job.report(0.05 + 0.9 * (i + 1) / n, f"diffusion step {i + 1}/{n}")
+            if i < n - 1:
+                job.check_cancel()
+
+        job.check_cancel()
+        with torch.inference_mode():
+            res = sample_residual(
+                model, cond.to(job.device), job.n_samples, seed=job.seed, steps=steps,
+                sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance,
+                temperature=float(opts.get("temperature", TEMPERATURE)), callback=step,
+            )
+        hn, wn = inputs["L"].shape
+        res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
+        out = np.stack([residual_to_ab(r, inputs["L"], job.L, prop) for r in res])
+        job.check_cancel()
+        out = honour_hints(out, job.L, job.hint_ab, job.hint_mask, job.labels)
+        job.report(1.0, "sampled")
+        return out
+
+
+def honour_hints(ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels=None) -> np.ndarray:
+    """Make every proposal (n, h, w, 2) meet the hints: spread each one's residual at hint pixels.
+
+    The same correction the pipeline applies to one proposal at a time, but for all proposals in
+    one sparse solve (the matrix is factorised once for all 2n right-hand sides), after which the
+    pipeline finds nothing left to correct.
+    """
+    mask = hint_mask > 0
+    if not mask.any():
+        return ab
+    n, h, w, _ = ab.shape
+    residual = np.where(mask[None, ..., None], hint_ab[None] - ab, 0).astype(np.float32)
+    stacked = residual.transpose(1, 2, 0, 3).reshape(h, w, 2 * n)
+    fix = propagate(L, stacked, hint_mask, labels).reshape(h, w, n, 2).transpose(2, 0, 1, 3)
+    return (ab + fix).astype(np.float32)

@@ -1,0 +1,170 @@
+"""The diffusion backend: shapes, seeding, the L* invariant, hints, cancel, weights (no ../shared)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from napari_semcolor import colorize
+from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.diffusion import DiffusionBackend, shrink_hints
+from napari_semcolor.color import image_to_lab, to_lightness
+from napari_semcolor.errors import Cancelled, SemcolorError
+from napari_semcolor.hints import Hint, rasterize
+from napari_semcolor.weights import REGISTRY, model_path
+
+FAST = {"steps": 3}
+
+
+@pytest.fixture(scope="module")
+def backend() -> DiffusionBackend:
+    return DiffusionBackend()
+
+
+def _job(scene, hints=(), **kw) -> Job:
+    from napari_semcolor.upsample import downsample, working_shape
+
+    work = working_shape(scene.L.shape, 128)
+    ab, mask = rasterize(list(hints), scene.L.shape, work)
+    return Job(L=downsample(scene.L, work), hint_ab=ab, hint_mask=mask, options=dict(FAST), **kw)
+
+
+def test_proposals_have_the_working_shape(scene, backend):
+    out = backend.colorize(_job(scene, scene.hints, n_samples=3))
+    assert out.shape == (3, 128, 128, 2) and out.dtype == np.float32
+    assert np.all(np.isfinite(out))
+
+
+def test_odd_sizes_and_several_samples_through_the_pipeline(scene):
+    image = scene.image[:101, :77]
+    result = colorize(image, "diffusion", n_samples=2, options=FAST, device="cpu")
+    assert result.rgb.shape == (2, 101, 77, 3)
+
+
+def test_same_seed_same_proposals_other_seed_other_proposals(scene, backend):
+    a = backend.colorize(_job(scene, n_samples=2, seed=5))
+    b = backend.colorize(_job(scene, n_samples=2, seed=5))
+    c = backend.colorize(_job(scene, n_samples=2, seed=6))
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1e-3
+    assert np.abs(a[0] - a[1]).mean() > 1e-3  # the proposals of one batch differ too
+
+
+def test_lightness_is_never_changed(scene):
+    result = colorize(scene.image, "diffusion", scene.hints, n_samples=2, options=FAST, device="cpu")
+    L = to_lightness(scene.image)
+    for rgb in result.rgb:
+        assert np.abs(image_to_lab(rgb)[..., 0] - L).max() <= 1.0
+
+
+def test_hint_pixels_get_their_colour(scene):
+    result = colorize(scene.image, "diffusion", scene.hints, n_samples=2, options=FAST, device="cpu")
+    for rgb in result.rgb:
+        lab = image_to_lab(rgb)
+        for h in scene.hints:
+            got = lab[h.y : h.y + h.size, h.x : h.x + h.size, 1:].mean((0, 1))
+            want = scene.truth_ab[h.y : h.y + h.size, h.x : h.x + h.size].mean((0, 1))
+            assert np.linalg.norm(got - want) < 5
+
+
+def test_gray_hints_stay_neutral(scene):
+    hints = [h if scene.labels[h.y + h.size // 2, h.x + h.size // 2] != 0 else Hint(h.y, h.x, (0.5, 0.5, 0.5), h.size) for h in scene.hints]
+    gray = [h for h in hints if h.is_gray]
+    assert gray
+    result = colorize(scene.image, "diffusion", hints, n_samples=2, options=FAST, device="cpu")
+    for rgb in result.rgb:
+        ab = image_to_lab(rgb)[..., 1:]
+        for h in gray:
+            patch = ab[h.y : h.y + h.size, h.x : h.x + h.size]
+            assert np.hypot(patch[..., 0], patch[..., 1]).max() < 5
+
+
+def test_gray_hint_is_not_no_hint():
+    ab = np.zeros((8, 8, 2), np.float32)
+    mask = np.zeros((8, 8), np.float32)
+    mask[2:4, 2:4] = 1  # a gray hint: mask set, colour 0
+    small_ab, small_mask = shrink_hints(ab, mask, (4, 4))
+    assert small_mask.sum() == 1 and np.all(small_ab == 0)
+
+
+def test_cancel_between_steps_is_prompt(scene, backend):
+    cancel = threading.Event()
+    steps = []
+
+    def progress(fraction, message):
+        if message.startswith("diffusion step"):
+            steps.append(message)
+            cancel.set()  # ask to stop right after the first step
+
+    job = _job(scene, n_samples=2, progress=progress, cancel=cancel)
+    job.options = {"steps": 8}
+    with pytest.raises(Cancelled):
+        backend.colorize(job)
+    assert len(steps) == 1
+
+
+def test_cancel_through_the_pipeline(scene):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        colorize(scene.image, "diffusion", scene.hints, cancel=cancel, options=FAST, device="cpu")
+
+
+def test_guidance_and_ddim_run(scene, backend):
+    job = _job(scene, scene.hints, n_samples=2)
+    job.options = {"steps": 2, "guidance": 2.0, "sampler": "ddim"}
+    assert backend.colorize(job).shape == (2, 128, 128, 2)
+    job.options = {"sampler": "euler"}
+    with pytest.raises(SemcolorError, match="sampler"):
+        backend.colorize(job)
+
+
+def test_missing_weights_give_a_clear_error(scene, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMCOLOR_MODELS_DIR", str(tmp_path))
+    with pytest.raises(SemcolorError, match="missing"):
+        DiffusionBackend().colorize(_job(scene))
+
+
+def test_corrupt_weights_give_a_clear_error(scene, tmp_path, monkeypatch):
+    good = model_path("diffusion")
+    bad = tmp_path / REGISTRY["diffusion"].filename
+    shutil.copy(good, bad)
+    with open(bad, "r+b") as f:
+        f.seek(200)
+        f.write(b"\x00garbage\x00")
+    monkeypatch.setenv("SEMCOLOR_MODELS_DIR", str(tmp_path))
+    with pytest.raises(SemcolorError, match="corrupt"):
+        DiffusionBackend().colorize(_job(scene))
+
+
+@pytest.mark.parametrize("name", ["ddim", "dpmpp_2m"])
+def test_samplers_reach_the_clean_sample_of_a_perfect_denoiser(name):
+    import torch
+
+    from napari_semcolor.sampling import SAMPLERS, add_noise, grid, logsnr_of
+
+    x0 = torch.randn(2, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    seen = []
+    out = SAMPLERS[name](lambda x, i: x0, torch.randn(2, 2, 8, 8), grid(5), lambda i, n, d: seen.append(i))
+    torch.testing.assert_close(out, x0)
+    assert seen == list(range(5))
+    # v-parameterisation round trip
+    ls = logsnr_of(torch.tensor([0.3, 0.7]))
+    x_t, v = add_noise(x0, ls, torch.randn_like(x0))
+    from napari_semcolor.sampling import v_to_x0
+
+    torch.testing.assert_close(v_to_x0(x_t, v, ls[:, None, None, None]), x0, atol=1e-5, rtol=1e-5)
+
+
+def test_cli_writes_one_file_per_proposal(scene, tmp_path):
+    from skimage import io
+
+    from napari_semcolor.cli import main
+
+    src = tmp_path / "in.png"
+    io.imsave(src, scene.image, check_contrast=False)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "out.png"), "--backend", "diffusion", "--samples", "2", "--seed", "3"]) in (0, None)
+    assert (tmp_path / "out_0.png").is_file() and (tmp_path / "out_1.png").is_file()
