@@ -164,7 +164,10 @@ def _threshold(L: np.ndarray, method: str, p: dict) -> np.ndarray:
     from skimage import filters
 
     if method == "multiotsu":
-        thresholds = filters.threshold_multiotsu(L, classes=p["classes"])
+        try:
+            thresholds = filters.threshold_multiotsu(L, classes=p["classes"])
+        except ValueError:  # too few distinct levels once binned (e.g. a few values far apart)
+            raise SemcolorError(f"the image has too few distinct gray levels to make {p['classes']} classes; lower the number of classes") from None
         return (np.digitize(L, thresholds) + 1).astype(np.int32)
     if method == "otsu":
         bright = L > filters.threshold_otsu(L)
