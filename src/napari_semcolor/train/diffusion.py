@@ -1,6 +1,8 @@
 """Train the hint-guided diffusion U-Net on one CPU core.
 
     python -m napari_semcolor.train.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion [--resume]
+    # with no checkpoint left (a new machine): continue from the shipped EMA weights
+    python -m napari_semcolor.train.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion --init-from models/diffusion.safetensors
 
 Examples are made at the working resolution the backend runs at (128 px), exactly as the backend
 sees them: simulated hints → ``propagate`` → :func:`napari_semcolor.backends.diffusion.net_inputs`
@@ -203,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="folder of colour training images")
     p.add_argument("--out", default="runs/diffusion")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init-from", help="warm start model and EMA from exported weights (e.g. models/diffusion.safetensors) when there is no checkpoint to resume; the optimiser starts afresh")
     p.add_argument("--steps", type=int, default=200_000)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=4e-4)
@@ -254,6 +257,19 @@ def main(argv: list[str] | None = None) -> None:
         opt.load_state_dict(ck["opt"])
         step = int(ck["step"])
         say(f"resumed from {ckpt_path} at step {step}")
+    elif args.init_from:
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        with safe_open(args.init_from, framework="pt") as f:
+            meta = f.metadata() or {}
+        if json.loads(meta.get("config", "{}")) != config_of(model):
+            raise SystemExit(f"{args.init_from} was made for another network configuration: {meta.get('config')}")
+        state = {k: v.float() for k, v in load_file(args.init_from).items()}
+        model.load_state_dict(state)
+        ema.load_state_dict(state)
+        step = int(meta.get("step", 0))
+        say(f"warm start from {args.init_from} (EMA weights of step {step}); optimiser state is new")
     n_params = sum(p.numel() for p in model.parameters())
     say(f"model {config_of(model)}: {n_params} parameters")
     (out / "config.json").write_text(json.dumps(config_of(model)))
