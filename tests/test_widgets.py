@@ -224,3 +224,22 @@ def test_stack_current_plane_and_all_planes(make_napari_viewer, qtbot, scene):
     np.testing.assert_allclose(out.scale, image.scale)
     assert out.metadata["semcolor"]["planes"] == 2
     np.testing.assert_array_equal(image.data, stack)
+
+
+def test_live_mode_reruns_when_a_hint_is_added(viewer_with_scene, qtbot):
+    viewer, image, points = viewer_with_scene
+    widget = dock(viewer)
+    widget.hints.value = points
+    points.features[HINT_FEATURE] = ["#808080"] * len(points.data)  # start all gray: a gray result
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    gray = viewer.layers["sem (propagate)"].data.copy()
+    assert np.abs(image_to_lab(gray)[..., 1:]).max() < 3
+    widget.live.value = True
+    points.feature_defaults[HINT_FEATURE] = "#e61a1a"
+    points.add(np.array([40.0, 40.0]))  # data coordinates, shared with the image: a red hint at pixel (40, 40)
+    qtbot.waitUntil(lambda: not np.array_equal(viewer.layers["sem (propagate)"].data, gray), timeout=30_000)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
+    assert image_to_lab(viewer.layers["sem (propagate)"].data)[40, 40, 1] > 10
+    widget.live.value = False
+    assert widget._live_layer is None

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     import napari
 
 
+#: backends fast enough to re-run on every hint edit
+LIVE_BACKENDS = ("propagate", "eecnn", "nst")
+#: wait this long after the last hint edit before re-running (ms)
+LIVE_DELAY_MS = 300
 #: at most this many rows in the region colour table
 MAX_REGION_ROWS = 64
 #: what a row of the region table can say: leave the region to the backend, keep it gray, or fill it
@@ -49,6 +53,7 @@ class ColorizeWidget(Container):
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
+        self.live = CheckBox(value=False, text="re-run when the hints change", label="live")
         self.one_colour = CheckBox(value=False, text="one colour per region", label="regions")
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
         self.databar_gray = CheckBox(value=True, text="keep the instrument data bar gray", label="data bar")
@@ -59,12 +64,17 @@ class ColorizeWidget(Container):
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
         self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.live, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.labels_layer.changed.connect(self.fill_region_table)
         self.refresh_regions.changed.connect(self.fill_region_table)
         self.backend.changed.connect(self._on_backend)
+        self.hints.changed.connect(self._bind_live)
+        self.live.changed.connect(self._bind_live)
+        self._live_layer = None
+        self._live_timer = None
+        self._live_pending = False
         self._cancel = threading.Event()
         self._latest = (0.0, "")
         self.worker = None
@@ -284,3 +294,35 @@ class ColorizeWidget(Container):
 
     def _on_finished(self) -> None:
         self._set_running(False)
+        if self._live_pending:  # an edit came in while running: run again with the new hints
+            self._live_pending = False
+            self._schedule_live()
+
+    # -- live mode -------------------------------------------------------------------------
+    def _bind_live(self, *_) -> None:
+        """Follow the edits of the chosen hints layer while live mode is on."""
+        if self._live_layer is not None:
+            self._live_layer.events.data.disconnect(self._on_hints_edited)
+            self._live_layer = None
+        if self.live.value and self.hints.value is not None:
+            self._live_layer = self.hints.value
+            self._live_layer.events.data.connect(self._on_hints_edited)
+
+    def _on_hints_edited(self, *_) -> None:
+        if self.backend.value not in LIVE_BACKENDS:
+            self.status.value = f"live mode is for the fast backends ({', '.join(LIVE_BACKENDS)})"
+            return
+        if self.worker is not None and not self.run_button.enabled:  # running: stop it, run again after
+            self._live_pending = True
+            self._cancel.set()
+            return
+        self._schedule_live()
+
+    def _schedule_live(self) -> None:
+        from qtpy.QtCore import QTimer
+
+        if self._live_timer is None:
+            self._live_timer = QTimer()
+            self._live_timer.setSingleShot(True)
+            self._live_timer.timeout.connect(self.run)
+        self._live_timer.start(LIVE_DELAY_MS)  # restarting the timer is the debounce
