@@ -60,13 +60,16 @@ class ColorizeWidget(Container):
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        self.keep_button = PushButton(text="Keep this proposal", visible=False)
+        self._proposals = None
         self.region_table = Container(labels=False, label="region colours")
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
         self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.live, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.status])
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.live, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.keep_button, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        self.keep_button.changed.connect(self.keep_proposal)
         self.labels_layer.changed.connect(self.fill_region_table)
         self.refresh_regions.changed.connect(self.fill_region_table)
         self.backend.changed.connect(self._on_backend)
@@ -276,8 +279,25 @@ class ColorizeWidget(Container):
         spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
         kwargs = output_kwargs(source, name, result.metadata, len(result.rgb), spatial)
         kwargs.pop("name")
-        update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
+        layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
+        self._proposals = layer if len(result.rgb) > 1 else None
+        self.keep_button.visible = self._proposals is not None
         self.status.value = f"done in {result.metadata['seconds']:.1f} s"
+
+    def keep_proposal(self, *_):
+        """Make the proposal shown by the sample slider a normal RGB layer of its own."""
+        layer = getattr(self, "_proposals", None)
+        if layer is None or layer not in self.viewer.layers:
+            return self._notify_error("run with several proposals first")
+        axis = self.viewer.dims.ndim - layer.ndim  # the sample axis is the layer's first one
+        k = int(self.viewer.dims.current_step[axis]) if axis >= 0 else 0
+        k = min(max(k, 0), layer.data.shape[0] - 1)
+        metadata = {"semcolor": {**layer.metadata.get("semcolor", {}), "proposal": k}}
+        kept = self.viewer.add_image(
+            layer.data[k], name=f"{layer.name} proposal {k}", rgb=True, scale=layer.scale[1:], translate=layer.translate[1:], metadata=metadata,
+        )
+        self.status.value = f"kept proposal {k}"
+        return kept
 
     def _on_error(self, exc: Exception) -> None:
         message = error_text(exc)
