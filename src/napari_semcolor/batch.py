@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from napari_semcolor.errors import SemcolorError
+from napari_semcolor.weights import sha256_of
 
 
 @dataclass
@@ -47,10 +48,7 @@ def output_path(src: Path, out_dir: Path, suffix: str | None = None) -> Path:
 
 
 def _fingerprint(src: Path, params: dict) -> str:
-    h = hashlib.sha256()
-    with open(src, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    h = hashlib.sha256(sha256_of(src).encode())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     return h.hexdigest()
 

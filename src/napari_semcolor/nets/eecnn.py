@@ -16,28 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from napari_semcolor.color import lab_to_linear
 from napari_semcolor.nets.efficientnet_lite import FEATURE_DIM
 
 AB_GRID = 10.0
 AB_RANGE = 110.0
 DEFAULT_T = 0.38
-
-
-def _lab_to_linear_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIELAB (D65) -> linear sRGB without clipping, so the gamut test sees the true values."""
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    fy = (L + 16.0) / 116.0
-    fx = fy + a / 500.0
-    fz = fy - b / 200.0
-
-    def finv(t: np.ndarray) -> np.ndarray:
-        return np.where(t > 6 / 29, t**3, 3 * (6 / 29) ** 2 * (t - 4 / 29))
-
-    xyz = np.stack([0.95047 * finv(fx), finv(fy), 1.08883 * finv(fz)], axis=-1)
-    m = np.array(
-        [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]]
-    )
-    return xyz @ m.T
 
 
 @lru_cache(maxsize=4)
@@ -59,7 +43,7 @@ def ab_bins(grid: float = AB_GRID) -> np.ndarray:
         ),
         axis=-1,
     )
-    rgb = _lab_to_linear_rgb(pts)
+    rgb = lab_to_linear(pts)
     ok = np.all((rgb >= -1e-6) & (rgb <= 1 + 1e-6), axis=-1).any(axis=(0, 3, 4))
     return np.stack([aa[ok], bb[ok]], axis=-1).astype(np.float32)
 

@@ -5,34 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def lab_to_rgb_keep_L(lab: np.ndarray, iters: int = 10) -> np.ndarray:
+def lab_to_rgb_keep_L(lab: np.ndarray) -> np.ndarray:
     """CIELAB -> sRGB in [0, 1], pulling out-of-gamut colours in by reducing chroma at fixed L*.
 
-    A per-pixel bisection on the chroma scale factor; RGB is never clipped by more than rounding.
+    The core's gamut mapping (:func:`napari_semcolor.color.gamut_scale`) without 8-bit rounding.
     """
-    from skimage.color import lab2rgb
+    from napari_semcolor.color import gamut_scale, lab_to_rgb
 
-    from napari_semcolor.nets.eecnn import _lab_to_linear_rgb
-
-    lab = lab.astype(np.float64)
-
-    def in_gamut(scale: np.ndarray) -> np.ndarray:
-        trial = lab.copy()
-        trial[..., 1:] *= scale[..., None]
-        rgb = _lab_to_linear_rgb(trial)
-        return np.all((rgb >= -1e-4) & (rgb <= 1 + 1e-4), axis=-1)
-
-    ok = in_gamut(np.ones(lab.shape[:-1]))
-    if not ok.all():
-        lo = np.zeros(lab.shape[:-1])
-        hi = np.ones(lab.shape[:-1])
-        for _ in range(iters):
-            mid = (lo + hi) / 2
-            good = in_gamut(mid)
-            lo = np.where(good, mid, lo)
-            hi = np.where(good, hi, mid)
-        lab[..., 1:] *= np.where(ok, 1.0, lo)[..., None]
-    return np.clip(lab2rgb(lab), 0.0, 1.0).astype(np.float32)
+    lab = np.array(lab, np.float32)
+    lab[..., 1:] *= gamut_scale(lab[..., 0], lab[..., 1:])[..., None]
+    return lab_to_rgb(lab)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
