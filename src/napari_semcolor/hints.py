@@ -90,10 +90,13 @@ def validate(hints: list[Hint], shape: tuple[int, int]) -> list[Hint]:
     Raises
     ------
     SemcolorError
-        A hint outside the image, or a size below 1.
+        A hint outside the image, a size below 1, or a colour that is not 3 finite numbers in [0, 1].
     """
     h, w = shape
     for i, hint in enumerate(hints):
+        rgb = np.asarray(hint.rgb, np.float64)
+        if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
+            raise SemcolorError(f"hint {i} has colour {hint.rgb!r}; a hint colour is 3 sRGB values in [0, 1] (use parse_color for #rrggbb or 0–255)")
         if not (0 <= hint.y < h and 0 <= hint.x < w):
             raise SemcolorError(
                 f"hint {i} at (y={hint.y}, x={hint.x}) is outside the image of {h}×{w} pixels; "
