@@ -1,22 +1,12 @@
 """Widget tests: the real plugin docked in a real (Xvfb) napari viewer."""
 
 import numpy as np
-import pytest
 
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
 from napari_semcolor.color import image_to_lab
 from napari_semcolor.hints import to_points
 
 PLUGIN = "napari-semcolor"
-
-
-@pytest.fixture
-def viewer_with_scene(make_napari_viewer, scene):
-    viewer = make_napari_viewer()
-    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
-    coords, sizes, colors = to_points(scene.hints)
-    points = viewer.add_points(coords, name="hints", size=sizes, face_color=colors, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
-    return viewer, image, points
 
 
 def dock(viewer, name="Colourize"):

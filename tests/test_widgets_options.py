@@ -9,20 +9,6 @@ import pytest
 from napari_semcolor._widgets.colorize import DIFFUSION_OPTIONS, LIVE_BACKENDS
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
 from napari_semcolor.color import image_to_lab
-from napari_semcolor.hints import to_points
-
-PLUGIN = "napari-semcolor"
-
-
-@pytest.fixture
-def docked(make_napari_viewer, scene):
-    viewer = make_napari_viewer()
-    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
-    coords, sizes, colors = to_points(scene.hints)
-    points = viewer.add_points(coords, name="hints", size=sizes, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
-    widget.hints.value = points
-    return viewer, image, points, widget
 
 
 def _shown(widget) -> bool:

@@ -3,28 +3,14 @@
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
-from napari_semcolor.hints import to_points
 from napari_semcolor.pipeline import ColorizeResult
 
 PLUGIN = "napari-semcolor"
 
 
-@pytest.fixture
-def docked(make_napari_viewer, scene):
-    viewer = make_napari_viewer()
-    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
-    coords, sizes, colors = to_points(scene.hints)
-    points = viewer.add_points(coords, name="hints", size=sizes, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
-    widget.hints.value = points
-    return viewer, image, points, widget
-
-
 def test_diffusion_proposals_layer_and_keep_this_proposal(docked, qtbot):
-    pytest.importorskip("torch")
     viewer, image, points, widget = docked
     before = image.data.copy()
     widget.backend.value = "diffusion"
