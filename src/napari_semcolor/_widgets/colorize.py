@@ -366,7 +366,7 @@ class ColorizeWidget(Container):
             row.margins = (0, 0, 0, 0)
             for k in range(start, min(n, start + SWATCHES_PER_ROW)):
                 button = PushButton(text=str(k), tooltip=f"proposal {k}: click to hint with this colour")
-                button.native.setFixedWidth(30)
+                button.native.setFixedSize(40, 28)
                 button.changed.connect(lambda *_, k=k: self.use_suggestion(k))
                 row.append(button)
                 self._swatch_buttons.append(button)
