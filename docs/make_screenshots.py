@@ -1,8 +1,17 @@
 """Re-make the documentation screenshots from the real plugin, headless.
 
-    xvfb-run -a -s "-screen 0 1400x900x24" python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=src python docs/make_screenshots.py
 
-Needs an X server (Xvfb) because napari's canvas needs OpenGL; writes PNGs to docs/images/.
+Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/images/:
+
+* ``napari_colourize.png``  the Colourize dock after a propagate run on the bundled sample
+* ``napari_hints.png``      the Colour hints dock with the sample's hints on the image
+* ``napari_segment.png``    the Segment dock with a multi-Otsu Labels result
+* ``napari_proposals.png``  four diffusion proposals, with "suggest colours here" for a particle
+* ``demo_propagate.png``    the sample and its propagate result side by side (no napari chrome)
+
+Every shot is checked before it is saved: a canvas that is blank or all one colour stops the
+script with an error instead of writing a useless picture.
 """
 
 from __future__ import annotations
@@ -12,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "images"
+PLUGIN = "napari-semcolor"
 
 
-def _wait(viewer, predicate, timeout: float = 120.0) -> None:
+def _wait(predicate, timeout: float = 300.0) -> None:
     import time
 
     from qtpy.QtWidgets import QApplication
@@ -27,57 +37,163 @@ def _wait(viewer, predicate, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-def main() -> None:
+def _viewer():
+    """A shown viewer (screenshots of a hidden one are black) with the bundled sample."""
     import napari
 
-    from napari_semcolor._widgets.hints_layer import HINT_FEATURE
-
-    OUT.mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1400, 900)
-    viewer.open_sample("napari-semcolor", "sem")
-    image = viewer.layers["SEM sample"]
-    hints = viewer.layers["SEM sample hints"]
+    viewer.open_sample(PLUGIN, "sem")
+    return viewer, viewer.layers["SEM sample"], viewer.layers["SEM sample hints"]
 
-    _, hints_widget = viewer.window.add_plugin_dock_widget("napari-semcolor", "Colour hints")
-    hints_widget.image.value = image
-    _, seg = viewer.window.add_plugin_dock_widget("napari-semcolor", "Segment")
-    _, colour = viewer.window.add_plugin_dock_widget("napari-semcolor", "Colourize")
-    colour.image.value = image
-    colour.hints.value = hints
-    colour.run()
-    _wait(viewer, lambda: "SEM sample (propagate)" in viewer.layers and colour.run_button.enabled)
-    hints.visible = True
+
+def _run(widget, viewer, name: str) -> None:
+    widget.run()
+    _wait(lambda: name in viewer.layers and widget.run_button.enabled)
+
+
+def colourize_shot():
+    viewer, image, hints = _viewer()
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.image.value, colour.hints.value = image, hints
+    _run(colour, viewer, "SEM sample (propagate)")
     viewer.layers.selection.active = hints
-    viewer.reset_view()
-    _dismiss_notifications(viewer)
-    viewer.window._qt_window.repaint()
     _save(viewer, "napari_colourize.png")
-
     result = viewer.layers["SEM sample (propagate)"].data
-    gray = np.repeat(image.data[..., None], 3, axis=-1)
     import imageio.v3 as iio
 
+    gray = np.repeat(image.data[..., None], 3, axis=-1)
     iio.imwrite(OUT / "demo_propagate.png", np.concatenate([gray, result], axis=1))
-    assert HINT_FEATURE in hints.features.columns
+    print(f"wrote {OUT / 'demo_propagate.png'}")
     viewer.close()
 
 
-def _dismiss_notifications(viewer) -> None:
-    # toasts (e.g. napari's PyQt5 deprecation notice) would cover part of the canvas
-    from qtpy.QtWidgets import QWidget
+def hints_shot():
+    viewer, image, hints = _viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colour hints")
+    widget.image.value = image
+    widget.layer.value = hints
+    widget.palette.value = "blue"
+    hints.size = np.maximum(hints.size, 14)  # display only: 5-px hints are specks at this zoom
+    hints.border_width = 0.15
+    viewer.layers.selection.active = hints
+    hints.mode = "add"
+    _save(viewer, "napari_hints.png")
+    viewer.close()
 
-    for widget in viewer.window._qt_window.findChildren(QWidget):
+
+def segment_shot():
+    viewer, image, hints = _viewer()
+    hints.visible = False
+    _, seg = viewer.window.add_plugin_dock_widget(PLUGIN, "Segment")
+    seg.preview.value = False
+    seg.image.value = image
+    seg.method.value = "multiotsu"
+    seg.params["classes"].value = 3
+    _run(seg, viewer, "SEM sample regions")
+    viewer.layers["SEM sample regions"].opacity = 0.55
+    _save(viewer, "napari_segment.png")
+    viewer.close()
+
+
+def proposals_shot():
+    from napari_semcolor.proposals import colours_at
+
+    viewer, image, hints = _viewer()
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.image.value, colour.hints.value = image, hints
+    colour.backend.value = "diffusion"
+    colour.samples.value = 4
+    colour.diffusion_options["temperature"].value = 1.0  # the model's own spread: visibly different proposals
+    hints.visible = False
+    # leave two particles without a hint: the proposals differ most where nothing was said
+    unhinted = np.round(hints.data[0]).astype(int)
+    keep = [i for i in range(len(hints.data)) if i not in (0, 3)]
+    hints.data, hints.features = hints.data[keep], hints.features.iloc[keep].reset_index(drop=True)
+    _run(colour, viewer, "SEM sample (diffusion)")
+    layer = viewer.layers["SEM sample (diffusion)"]
+    viewer.dims.set_current_step(0, 1)
+    _settle(viewer)
+    viewer.reset_view()
+    _settle(viewer)
+    y, x = unhinted  # the centre of a particle that got no hint: the proposals disagree there
+    print(f"spread at the unhinted particle: ΔE {colours_at(layer.data, y, x).spread:.1f}")
+    _hover(viewer, colour, layer, y, x)
+    _save(viewer, "napari_proposals.png", settle=False)
+    viewer.close()
+
+
+def _hover(viewer, colour, layer, y: int, x: int) -> None:
+    """A real mouse move over the canvas onto data pixel (y, x): napari's own event path.
+
+    The first guess comes from the camera; napari's cursor position then corrects it (the
+    canvas widget and the camera need not agree on offsets).
+    """
+    from qtpy.QtCore import QPoint
+    from qtpy.QtTest import QTest
+    from qtpy.QtWidgets import QApplication
+
+    canvas = viewer.window._qt_viewer.canvas.native
+    cx, cy = _world_to_canvas(viewer, canvas, layer.data_to_world((0, y, x))[-2:])
+    for _ in range(6):
+        for dx in (1, 0):  # vispy reports moves: arrive from a neighbouring pixel
+            QTest.mouseMove(canvas, QPoint(cx + dx, cy))
+            QApplication.processEvents()
+        ry, rx = layer.world_to_data(viewer.cursor.position)[-2:]
+        if abs(ry - y) < 1 and abs(rx - x) < 1:  # a screen pixel may span more than one data pixel
+            break
+        zoom = _camera(viewer).zoom * float(np.mean(layer.scale[-2:]))
+        cx, cy = int(round(cx + (x - rx) * zoom)), int(round(cy + (y - ry) * zoom))
+    if colour.suggest_swatches.native.isHidden():
+        raise RuntimeError("the mouse move did not reach the 'suggest colours here' readout")
+    print(f"hover at data ({y}, {x}); readout: {colour.suggest_label.value!r}")
+
+
+def _camera(viewer):
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9: viewer.scene.camera
+    return scene.camera if scene is not None else viewer.camera
+
+
+def _world_to_canvas(viewer, canvas, world) -> tuple[int, int]:
+    """Canvas pixel (x, y) of world (y, x), for a 2D view with no rotation."""
+    zoom = _camera(viewer).zoom
+    cy, cx = _camera(viewer).center[-2:]
+    w, h = canvas.width(), canvas.height()
+    return int(round(w / 2 + (world[1] - cx) * zoom)), int(round(h / 2 + (world[0] - cy) * zoom))
+
+
+def _settle(viewer) -> None:
+    from qtpy.QtWidgets import QApplication, QWidget
+
+    for widget in viewer.window._qt_window.findChildren(QWidget):  # toasts would cover the canvas
         if type(widget).__name__ == "NapariQtNotification":
             widget.close()
+    for _ in range(5):
+        QApplication.processEvents()
+    viewer.window._qt_window.repaint()
 
 
-def _save(viewer, name: str) -> None:
+def _save(viewer, name: str, settle: bool = True) -> None:
     import imageio.v3 as iio
 
+    if settle:  # the docks resize the canvas: let that happen, then fit the view to it
+        _settle(viewer)
+        viewer.reset_view()
+        _settle(viewer)
+    canvas = viewer.screenshot(canvas_only=True, flash=False)
+    if canvas[..., :3].std() < 5:
+        raise RuntimeError(f"{name}: the canvas is blank (std {canvas[..., :3].std():.1f}); is the viewer shown?")
     shot = viewer.screenshot(canvas_only=False, flash=False)
     iio.imwrite(OUT / name, shot)
-    print(f"wrote {OUT / name}")
+    print(f"wrote {OUT / name} {shot.shape[1]}x{shot.shape[0]}")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    colourize_shot()
+    hints_shot()
+    segment_shot()
+    proposals_shot()
 
 
 if __name__ == "__main__":

@@ -51,3 +51,25 @@ def scene() -> Scene:
 @pytest.fixture(scope="session")
 def scenes() -> list[Scene]:
     return [Scene(kind=k, seed=s) for k in ("particles", "fibres", "pores") for s in (1, 2)]
+
+
+@pytest.fixture
+def viewer_with_scene(make_napari_viewer, scene):
+    """A viewer with the scene's image (scaled and shifted) and its hints as a Points layer."""
+    from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+    from napari_semcolor.hints import to_points
+
+    viewer = make_napari_viewer()
+    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
+    coords, sizes, colors = to_points(scene.hints)
+    points = viewer.add_points(coords, name="hints", size=sizes, face_color=colors, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
+    return viewer, image, points
+
+
+@pytest.fixture
+def docked(viewer_with_scene):
+    """``viewer_with_scene`` plus the Colourize dock, its hints set to the scene's hints."""
+    viewer, image, points = viewer_with_scene
+    _, widget = viewer.window.add_plugin_dock_widget("napari-semcolor", "Colourize")
+    widget.hints.value = points
+    return viewer, image, points, widget

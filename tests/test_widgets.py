@@ -1,22 +1,12 @@
 """Widget tests: the real plugin docked in a real (Xvfb) napari viewer."""
 
 import numpy as np
-import pytest
 
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
 from napari_semcolor.color import image_to_lab
 from napari_semcolor.hints import to_points
 
 PLUGIN = "napari-semcolor"
-
-
-@pytest.fixture
-def viewer_with_scene(make_napari_viewer, scene):
-    viewer = make_napari_viewer()
-    image = viewer.add_image(scene.image, name="sem", scale=(0.5, 0.5), translate=(10, 20))
-    coords, sizes, colors = to_points(scene.hints)
-    points = viewer.add_points(coords, name="hints", size=sizes, face_color=colors, features={HINT_FEATURE: colors}, scale=(0.5, 0.5), translate=(10, 20))
-    return viewer, image, points
 
 
 def dock(viewer, name="Colourize"):
@@ -243,22 +233,3 @@ def test_live_mode_reruns_when_a_hint_is_added(viewer_with_scene, qtbot):
     assert image_to_lab(viewer.layers["sem (propagate)"].data)[40, 40, 1] > 10
     widget.live.value = False
     assert widget._live_layer is None
-
-
-def test_proposals_layer_and_keep_this_proposal(viewer_with_scene, qtbot):
-    viewer, image, points = viewer_with_scene
-    widget = dock(viewer)
-    widget.hints.value = points
-    widget.samples.value = 3
-    widget.run()
-    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
-    proposals = viewer.layers["sem (propagate)"]
-    assert proposals.data.shape[0] == 3 and proposals.rgb
-    np.testing.assert_allclose(proposals.scale[1:], image.scale)
-    assert not widget.keep_button.native.isHidden()  # (the viewer itself is not shown in tests)
-    viewer.dims.set_current_step(0, 2)
-    kept = widget.keep_proposal()
-    assert kept.name == "sem (propagate) proposal 2" and kept.data.shape == proposals.data.shape[1:]
-    np.testing.assert_array_equal(kept.data, proposals.data[2])
-    np.testing.assert_allclose(kept.scale, image.scale)
-    assert kept.metadata["semcolor"]["proposal"] == 2

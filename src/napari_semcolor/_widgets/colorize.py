@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, LineEdit, PushButton, SpinBox, create_widget
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, LineEdit, PushButton, SpinBox, create_widget
 
-from napari_semcolor._widgets.common import error_text, notify_error, update_or_add
+from napari_semcolor._widgets.common import error_text, free_name, notify_error, update_or_add
 from napari_semcolor._widgets.layers import gray_plane, hints_from_layer, output_kwargs
 from napari_semcolor.errors import SemcolorError
 
@@ -30,6 +30,17 @@ LIVE_DELAY_MS = 300
 MAX_REGION_ROWS = 64
 #: what a row of the region table can say: leave the region to the backend, keep it gray, or fill it
 REGION_MODES = ("backend", "gray", "colour")
+#: backends whose proposals differ from each other (diffusion samples; EE-CNN varies its
+#: read-out temperature); the others would repeat one result
+PROPOSAL_BACKENDS = ("diffusion", "eecnn")
+#: backends with randomness that the seed fixes (diffusion sampling, NST's fit)
+SEEDED_BACKENDS = ("diffusion", "nst")
+#: backends that run networks, so the device matters (propagate is a sparse solve on the CPU)
+TORCH_BACKENDS = ("eecnn", "nst", "diffusion")
+#: the diffusion backend's own options (``job.options``), as controls
+DIFFUSION_OPTIONS = ("steps", "sampler", "guidance", "temperature")
+#: proposal swatches per row of the "suggest colours here" readout
+SWATCHES_PER_ROW = 8
 
 
 class ColorizeWidget(Container):
@@ -51,9 +62,18 @@ class ColorizeWidget(Container):
         self.reference = ComboBox(choices=self._reference_choices, nullable=True, label="reference", visible=False)
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
+        from napari_semcolor.backends.diffusion import TEMPERATURE
+
+        self.diffusion_options = {
+            "steps": SpinBox(value=10, min=1, max=100, label="steps", tooltip="sampler steps: more is slower and a little cleaner"),
+            "sampler": ComboBox(choices=["dpmpp_2m", "ddim"], value="dpmpp_2m", label="sampler"),
+            "guidance": FloatSpinBox(value=1.0, min=0.0, max=10.0, step=0.5, label="hint guidance", tooltip="1 = off; above 1 the proposals follow the hints more closely"),
+            "temperature": FloatSlider(value=TEMPERATURE, min=0.1, max=1.5, step=0.05, label="temperature", tooltip="lower: proposals closer to each other (and on average to the truth); 1: the model's own spread"),
+        }
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
         self.live = CheckBox(value=False, text="re-run when the hints change", label="live")
+        self.keep_previous = CheckBox(value=False, text="add a new layer each run", label="keep previous results")
         self.one_colour = CheckBox(value=False, text="one colour per region", label="regions")
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
         self.databar_gray = CheckBox(value=True, text="keep the instrument data bar gray", label="data bar")
@@ -61,12 +81,19 @@ class ColorizeWidget(Container):
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.keep_button = PushButton(text="Keep this proposal", visible=False)
+        # "suggest colours here": the colour under the cursor in every proposal; a click on a
+        # swatch makes it the current hint colour
+        self.suggest_label = Label(value="", label="suggest colours here", visible=False)
+        self.suggest_swatches = Container(labels=False, visible=False, label=" ")
+        self._swatch_buttons: list[PushButton] = []
+        self._suggested: list[str] = []
         self._proposals = None
+        self._output = None  # the layer the last run wrote (live re-runs update it)
         self.region_table = Container(labels=False, label="region colours")
         self.refresh_regions = PushButton(text="Refresh region list")
         self._region_rows: dict[int, tuple[ComboBox, LineEdit]] = {}
         self._region_refs: dict[int, ComboBox] = {}  # per-region reference layer (reference backends)
-        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, self.device, self.planes, self.live, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.keep_button, self.status])
+        self.extend([self.image, self.hints, self.labels_layer, self.region_table, self.refresh_regions, self.backend, self.reference, self.samples, self.seed, *self.diffusion_options.values(), self.device, self.planes, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray, self.run_button, self.cancel_button, self.keep_button, self.suggest_label, self.suggest_swatches, self.status])
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.keep_button.changed.connect(self.keep_proposal)
@@ -81,10 +108,15 @@ class ColorizeWidget(Container):
         self._cancel = threading.Event()
         self._latest = (0.0, "")
         self.worker = None
+        self._on_backend()
 
     # -- actions ---------------------------------------------------------------------------
-    def run(self):
-        """Start a colourization in a thread worker; returns the worker (None if input is bad)."""
+    def run(self, *_, live: bool = False):
+        """Start a colourization in a thread worker; returns the worker (None if input is bad).
+
+        The result goes to a new layer when *keep previous results* is ticked, except for live
+        re-runs, which update the layer of the run before.
+        """
         from napari.qt.threading import thread_worker
 
         from napari_semcolor.pipeline import colorize, colorize_stack
@@ -98,11 +130,12 @@ class ColorizeWidget(Container):
         self._latest = (0.0, "starting")
         cancel, source = self._cancel, job.pop("source")
         function = colorize_stack if job.pop("whole_stack") else colorize
+        new_layer = bool(self.keep_previous.value) and not live
 
         def on_progress(fraction: float, message: str) -> None:
             self._latest = (fraction, message)  # read by the GUI timer, never touches Qt here
 
-        @thread_worker(connect={"returned": lambda result: self._add_result(source, result), "errored": self._on_error, "finished": self._on_finished})
+        @thread_worker(connect={"returned": lambda result: self._add_result(source, result, new_layer=new_layer, live=live), "errored": self._on_error, "finished": self._on_finished})
         def work():
             return function(**job, progress=on_progress, cancel=cancel)
 
@@ -184,6 +217,16 @@ class ColorizeWidget(Container):
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image) and (layer.rgb or layer.data.ndim == 3 and layer.data.shape[-1] in (3, 4))]
 
     def _on_backend(self, *_) -> None:
+        """Show only the controls that mean something for the chosen backend."""
+        backend = self.backend.value
+        self.samples.visible = backend in PROPOSAL_BACKENDS
+        self.seed.visible = backend in SEEDED_BACKENDS
+        self.device.visible = backend in TORCH_BACKENDS
+        for widget in self.diffusion_options.values():
+            widget.visible = backend == "diffusion"
+        self.live.visible = backend in LIVE_BACKENDS
+        if backend not in LIVE_BACKENDS and self.live.value:
+            self.live.value = False  # stops following hint edits (a diffusion run takes seconds)
         nst = self._uses_references()
         self.reference.visible = nst
         if nst:
@@ -211,9 +254,10 @@ class ColorizeWidget(Container):
             "hints": hints_from_layer(self.hints.value, lead, source, keep_planes=whole_stack),
             "labels": labels,
             "references": self.references(),
-            "n_samples": int(self.samples.value),
+            "n_samples": int(self.samples.value) if self.backend.value in PROPOSAL_BACKENDS else 1,
             "seed": int(self.seed.value),
             "device": self.device.value,
+            "options": {k: w.value for k, w in self.diffusion_options.items()} if self.backend.value == "diffusion" else {},
             "region_colors": self.region_colors() if labels is not None else None,
             "one_colour_per_region": bool(self.one_colour.value),
             "same_gray": float(self.same_gray.value),
@@ -273,16 +317,115 @@ class ColorizeWidget(Container):
                 pbar.refresh()
         self.status.value = f"{fraction:.0%} {message}"
 
-    def _add_result(self, source, result) -> None:
+    def _add_result(self, source, result, new_layer: bool = False, live: bool = False) -> None:
+        """Show ``result``: update the output layer in place, or add a layer of its own.
+
+        ``new_layer`` (keep previous results): a new layer, named ``"<image> (<backend>) run N"``
+        when the plain name is taken. Otherwise the layer named ``"<image> (<backend>)"`` is
+        updated (for a live re-run: the layer the run before wrote, whatever its name).
+        """
         name = f"{source.name} ({result.metadata['backend']})"
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
         spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
         kwargs = output_kwargs(source, name, result.metadata, len(result.rgb), spatial)
         kwargs.pop("name")
-        layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
-        self._proposals = layer if len(result.rgb) > 1 else None
-        self.keep_button.visible = self._proposals is not None
+        if new_layer:
+            layer = self.viewer.add_image(data, name=free_name([layer.name for layer in self.viewer.layers], name), **kwargs)
+        else:
+            if live and self._output is not None and self._output in self.viewer.layers:
+                name = self._output.name
+            layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
+        self._output = layer
+        self._set_proposals(layer if len(result.rgb) > 1 else None)
         self.status.value = f"done in {result.metadata['seconds']:.1f} s"
+
+    # -- proposals: keep one, suggest colours ---------------------------------------------
+    def _set_proposals(self, layer) -> None:
+        """Follow the proposals layer ``layer`` (None: there are no proposals to show)."""
+        self._proposals = layer
+        self.keep_button.visible = layer is not None
+        callbacks = self.viewer.mouse_move_callbacks
+        if layer is None:
+            if self._on_mouse_move in callbacks:
+                callbacks.remove(self._on_mouse_move)
+            self.suggest_label.visible = self.suggest_swatches.visible = False
+            return
+        if self._on_mouse_move not in callbacks:
+            callbacks.append(self._on_mouse_move)
+        self._make_swatches(layer.data.shape[0])
+        self.suggest_label.value = "move the cursor over the proposals"
+        self.suggest_label.visible = True
+
+    def _make_swatches(self, n: int) -> None:
+        if len(self._swatch_buttons) == n:
+            return
+        self.suggest_swatches.clear()
+        self._swatch_buttons, self._suggested = [], []
+        for start in range(0, n, SWATCHES_PER_ROW):
+            row = Container(layout="horizontal", labels=False)
+            row.margins = (0, 0, 0, 0)
+            for k in range(start, min(n, start + SWATCHES_PER_ROW)):
+                button = PushButton(text=str(k), tooltip=f"proposal {k}: click to hint with this colour")
+                button.native.setFixedSize(40, 28)
+                button.changed.connect(lambda *_, k=k: self.use_suggestion(k))
+                row.append(button)
+                self._swatch_buttons.append(button)
+            self.suggest_swatches.append(row)
+
+    def _on_mouse_move(self, viewer, event) -> None:
+        """Show the colour of the pixel under the cursor in every proposal (one pixel each)."""
+        layer = self._proposals
+        if layer is None or layer not in self.viewer.layers:
+            return self._set_proposals(None)
+        y, x = layer.world_to_data(event.position)[-2:]
+        self.show_suggestions(y, x)
+
+    def show_suggestions(self, y: float, x: float):
+        """Fill the readout with the colours of pixel (``y``, ``x``) of the proposals layer."""
+        from napari_semcolor.proposals import colours_at
+
+        found = colours_at(self._proposals.data, y, x)
+        if found is None:
+            self.suggest_swatches.visible = False
+            self.suggest_label.value = "the cursor is outside the proposals"
+            return None
+        if found.hex != self._suggested or not self.suggest_swatches.visible:
+            for button, colour, rgb in zip(self._swatch_buttons, found.hex, found.rgb):
+                text = "black" if int(rgb[0]) * 299 + int(rgb[1]) * 587 + int(rgb[2]) * 114 > 128_000 else "white"
+                button.native.setStyleSheet(f"background-color: {colour}; color: {text};")
+                button.tooltip = f"proposal {button.text}: {colour} (click to hint with it)"
+            self._suggested = found.hex
+        lines = [" ".join(found.hex[i : i + 4]) for i in range(0, len(found.hex), 4)]
+        self.suggest_label.value = f"pixel ({found.y}, {found.x}): the proposals differ by ΔE {found.spread:.0f}\n" + "\n".join(lines)
+        self.suggest_swatches.visible = True
+        return found
+
+    def use_suggestion(self, k: int):
+        """Make proposal ``k``'s colour under the cursor the current hint colour.
+
+        The next point clicked into the hints layer carries it (the hints layer is selected in
+        *add* mode; a new one is made for the image if none is chosen), and an open Colour hints
+        dock shows it. No point is added by itself: on its way to this dock the cursor crossed
+        other pixels, so only the user knows exactly where the hint belongs.
+        """
+        from napari_semcolor._widgets.hints_layer import hint_docks, make_hints_layer, set_hint_color
+
+        if k >= len(self._suggested):
+            return self._notify_error("move the cursor over the proposals first, then click a colour")
+        colour = self._suggested[k]
+        layer = self.hints.value
+        if layer is None:
+            layer = make_hints_layer(self.viewer, self.image.value, colour)
+            self.hints.reset_choices()
+            self.hints.value = layer
+        else:
+            set_hint_color(layer, colour)
+        for dock in hint_docks(self.viewer):
+            dock.color.value = colour
+        self.viewer.layers.selection.active = layer
+        layer.mode = "add"
+        self.status.value = f"hint colour {colour} (proposal {k}): click on the image to place it"
+        return colour
 
     def keep_proposal(self, *_):
         """Make the proposal shown by the sample slider a normal RGB layer of its own."""
@@ -301,7 +444,9 @@ class ColorizeWidget(Container):
 
     def _on_error(self, exc: Exception) -> None:
         message = error_text(exc)
-        if message is None:
+        if message is None and self._live_pending:  # live mode stopped it for newer hints
+            self.status.value = "hints changed: running again"
+        elif message is None:
             self.status.value = "cancelled"
             from napari.utils.notifications import show_info
 
@@ -344,5 +489,5 @@ class ColorizeWidget(Container):
         if self._live_timer is None:
             self._live_timer = QTimer()
             self._live_timer.setSingleShot(True)
-            self._live_timer.timeout.connect(self.run)
+            self._live_timer.timeout.connect(lambda: self.run(live=True))
         self._live_timer.start(LIVE_DELAY_MS)  # restarting the timer is the debounce

@@ -22,6 +22,17 @@ def update_or_add(viewer, name: str, data, add, **kwargs):
     return add(data, name=name, **kwargs)
 
 
+def free_name(taken, name: str) -> str:
+    """``name`` if no layer has it, else ``"<name> run N"`` with the smallest free N ≥ 2."""
+    taken = set(taken)
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} run {n}" in taken:
+        n += 1
+    return f"{name} run {n}"
+
+
 def error_text(exc: Exception) -> str | None:
     """What to tell the user about an exception from a worker (None for a cancellation)."""
     if isinstance(exc, Cancelled):

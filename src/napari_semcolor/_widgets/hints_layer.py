@@ -60,6 +60,13 @@ def set_hint_color(layer, color, size: int | None = None) -> None:
         layer.current_size = size
 
 
+def hint_docks(viewer) -> list:
+    """The Colour hints dock widgets open in ``viewer``'s window."""
+    window = getattr(viewer, "window", None)
+    docks = getattr(window, "dock_widgets", {}) if window is not None else {}
+    return [w for w in docks.values() if isinstance(w, HintsWidget)]
+
+
 def new_hints_layer(viewer: napari.viewer.Viewer) -> None:
     """Menu command: a hints layer for the selected image (or the first image layer)."""
     from napari.layers import Image

@@ -1,0 +1,131 @@
+"""Colourize dock: controls per backend, 'keep previous results', live mode cancelling a running job."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from napari_semcolor._widgets.colorize import DIFFUSION_OPTIONS, LIVE_BACKENDS
+from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+from napari_semcolor.color import image_to_lab
+
+
+def _shown(widget) -> bool:
+    return not widget.native.isHidden()  # the viewer is not shown in tests, so ask "hidden?"
+
+
+@pytest.mark.parametrize(
+    "backend, shown, hidden",
+    [
+        ("propagate", {"live"}, {"reference", "samples", "seed", "device", *DIFFUSION_OPTIONS}),
+        ("eecnn", {"samples", "device", "live"}, {"reference", "seed", *DIFFUSION_OPTIONS}),
+        ("nst", {"reference", "seed", "device", "live"}, {"samples", *DIFFUSION_OPTIONS}),
+        ("diffusion", {"samples", "seed", "device", *DIFFUSION_OPTIONS}, {"reference", "live"}),
+    ],
+)
+def test_backend_options_appear_only_for_their_backend(docked, backend, shown, hidden):
+    viewer, image, points, widget = docked
+    controls = {name: getattr(widget, name) for name in ("reference", "samples", "seed", "device", "live")}
+    controls.update(widget.diffusion_options)
+    for other in ("diffusion", "nst", "propagate"):  # visibility follows every switch, not just the first
+        widget.backend.value = other
+        widget.backend.value = backend
+        assert {n for n, w in controls.items() if _shown(w)} == shown
+        assert {n for n, w in controls.items() if not _shown(w)} == hidden
+    for always in (widget.image, widget.hints, widget.labels_layer, widget.run_button, widget.keep_previous):
+        assert _shown(always)
+
+
+def test_hidden_options_are_not_sent_to_the_core(docked):
+    viewer, image, points, widget = docked
+    widget.samples.value = 4
+    widget.diffusion_options["steps"].value = 3
+    widget.diffusion_options["temperature"].value = 0.3
+    widget.backend.value = "propagate"
+    job = widget._collect()
+    assert job["n_samples"] == 1 and job["options"] == {}  # propagate would repeat one result 4 times
+    widget.backend.value = "diffusion"
+    job = widget._collect()
+    assert job["n_samples"] == 4
+    assert job["options"] == {"steps": 3, "sampler": "dpmpp_2m", "guidance": 1.0, "temperature": pytest.approx(0.3)}
+
+
+def test_choosing_a_slow_backend_turns_live_mode_off(docked):
+    viewer, image, points, widget = docked
+    assert "diffusion" not in LIVE_BACKENDS
+    widget.live.value = True
+    assert widget._live_layer is points
+    widget.backend.value = "diffusion"
+    assert not widget.live.value and widget._live_layer is None
+
+
+def test_rerun_updates_in_place_unless_keep_previous_results(docked, qtbot):
+    viewer, image, points, widget = docked
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    first = viewer.layers["sem (propagate)"]
+    first_data = first.data.copy()
+    points.features[HINT_FEATURE] = ["#808080"] * len(points.data)  # all gray: a different result
+    widget.run()
+    qtbot.waitUntil(lambda: not np.array_equal(first.data, first_data) and widget.run_button.enabled, timeout=30_000)
+    assert [layer.name for layer in viewer.layers] == ["sem", "hints", "sem (propagate)"]
+    assert viewer.layers["sem (propagate)"] is first  # the same layer, updated
+
+    widget.keep_previous.value = True
+    kept = first.data.copy()
+    points.features[HINT_FEATURE] = ["#e61a1a"] * len(points.data)  # all red now
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate) run 2" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (propagate) run 3" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    assert [layer.name for layer in viewer.layers] == ["sem", "hints", "sem (propagate)", "sem (propagate) run 2", "sem (propagate) run 3"]
+    np.testing.assert_array_equal(first.data, kept)  # the earlier result is kept as it was
+    new = viewer.layers["sem (propagate) run 2"]
+    assert np.median(image_to_lab(new.data)[..., 1]) > np.median(image_to_lab(kept)[..., 1]) + 5  # red, not gray
+    np.testing.assert_allclose(new.scale, image.scale)
+    np.testing.assert_allclose(new.translate, image.translate)
+    assert len(new.metadata["semcolor"]["hints"]) == len(points.data)
+
+
+def test_live_edit_during_a_run_cancels_it_and_runs_again_with_the_latest_hints(docked, qtbot, monkeypatch):
+    from napari_semcolor.backends.propagate import PropagateBackend
+
+    viewer, image, points, widget = docked
+    before = image.data.copy()
+    points.features[HINT_FEATURE] = ["#808080"] * len(points.data)
+    original = PropagateBackend.colorize
+    calls, cancelled = [], threading.Event()
+
+    def first_run_blocks(self, job):  # the first run works until it is told to stop
+        calls.append(len(job.hint_mask.nonzero()[0]))
+        if len(calls) == 1:
+            deadline = time.monotonic() + 30  # never hang the suite if cancelling is broken
+            while time.monotonic() < deadline:
+                try:
+                    job.check_cancel()
+                except Exception:
+                    cancelled.set()
+                    raise
+                time.sleep(0.001)
+            raise AssertionError("the running job was never cancelled")
+        return original(self, job)
+
+    monkeypatch.setattr(PropagateBackend, "colorize", first_run_blocks)
+    widget.live.value = True
+    n = len(points.data)
+    points.feature_defaults[HINT_FEATURE] = "#808080"
+    points.add(np.array([80.0, 80.0]))  # an edit: the live run starts (debounced) and blocks
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)
+    assert not widget.run_button.enabled
+    points.feature_defaults[HINT_FEATURE] = "#e61a1a"
+    points.add(np.array([40.0, 40.0]))  # a red hint arrives while that run is running
+    qtbot.waitUntil(lambda: cancelled.is_set(), timeout=10_000)
+    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    assert len(calls) == 2  # the cancelled run, then one re-run
+    out = viewer.layers["sem (propagate)"]
+    assert len(out.metadata["semcolor"]["hints"]) == n + 2  # both edits, the latest included
+    assert image_to_lab(out.data)[40, 40, 1] > 10  # the red hint is in the result
+    assert [layer.name for layer in viewer.layers] == ["sem", "hints", "sem (propagate)"]
+    np.testing.assert_array_equal(image.data, before)
+    assert widget.status.value.startswith("done")

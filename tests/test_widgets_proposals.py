@@ -1,0 +1,100 @@
+"""Colourize dock: diffusion proposals as one layer, 'Keep this proposal', 'suggest colours here'."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+from napari_semcolor.pipeline import ColorizeResult
+
+PLUGIN = "napari-semcolor"
+
+
+def test_diffusion_proposals_layer_and_keep_this_proposal(docked, qtbot):
+    viewer, image, points, widget = docked
+    before = image.data.copy()
+    widget.backend.value = "diffusion"
+    widget.samples.value = 3
+    widget.diffusion_options["steps"].value = 4
+    widget.run()
+    qtbot.waitUntil(lambda: "sem (diffusion)" in viewer.layers and widget.run_button.enabled, timeout=120_000)
+    proposals = viewer.layers["sem (diffusion)"]
+    assert proposals.data.shape == (3, *image.data.shape, 3) and proposals.rgb
+    assert not np.array_equal(proposals.data[0], proposals.data[1])  # different proposals
+    np.testing.assert_allclose(proposals.scale[1:], image.scale)
+    meta = proposals.metadata["semcolor"]
+    assert meta["n_samples"] == 3 and meta["options"]["steps"] == 4 and meta["options"]["sampler"] == "dpmpp_2m"
+    assert not widget.keep_button.native.isHidden()  # (the viewer itself is not shown in tests)
+    assert not widget.suggest_label.native.isHidden()
+    viewer.dims.set_current_step(0, 2)
+    kept = widget.keep_proposal()
+    assert kept.name == "sem (diffusion) proposal 2" and kept.data.shape == proposals.data.shape[1:]
+    np.testing.assert_array_equal(kept.data, proposals.data[2])
+    np.testing.assert_allclose(kept.scale, image.scale)
+    assert kept.metadata["semcolor"]["proposal"] == 2
+    np.testing.assert_array_equal(image.data, before)
+
+
+def test_suggest_colours_follows_the_cursor_over_the_proposals(docked):
+    viewer, image, points, widget = docked
+    colours = [(200, 60, 40), (40, 90, 210), (60, 170, 70)]
+    rgb = np.stack([np.broadcast_to(np.asarray(c, np.uint8), (*image.data.shape, 3)) for c in colours]).copy()
+    rgb[1, 30, 40] = (250, 250, 0)  # one marked pixel in proposal 1
+    widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
+    assert widget._on_mouse_move in viewer.mouse_move_callbacks
+    assert not widget.suggest_label.native.isHidden()
+    # world (y, x) of pixel (30, 40): translate + scale * index; the first axis is the sample slider
+    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 30, 20 + 0.5 * 40)))
+    assert widget._suggested == ["#c83c28", "#fafa00", "#3caa46"]
+    assert "pixel (30, 40)" in widget.suggest_label.value and "#fafa00" in widget.suggest_label.value
+    assert not widget.suggest_swatches.native.isHidden()
+    assert "#fafa00" in widget._swatch_buttons[1].native.styleSheet()
+    spread_here = widget.show_suggestions(30, 40).spread
+    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 5, 20 + 0.5 * 5)))
+    assert widget._suggested == ["#c83c28", "#285ad2", "#3caa46"]
+    assert widget.show_suggestions(5, 5).spread != spread_here
+    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, -50.0, -50.0)))  # off the image
+    assert "outside" in widget.suggest_label.value and widget.suggest_swatches.native.isHidden()
+
+
+def test_clicking_a_suggestion_makes_it_the_hint_colour(docked):
+    viewer, image, points, widget = docked
+    _, hints_dock = viewer.window.add_plugin_dock_widget(PLUGIN, "Colour hints")
+    hints_dock.layer.value = points
+    rgb = np.stack([np.full((*image.data.shape, 3), c, np.uint8) for c in ((200, 60, 40), (40, 90, 210))])
+    widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
+    widget.show_suggestions(12, 12)
+    n_points = len(points.data)
+    widget._swatch_buttons[1].clicked()
+    assert hints_dock.color.value == "#285ad2"  # the Colour hints dock's current colour
+    assert points.feature_defaults[HINT_FEATURE][0] == "#285ad2"
+    assert viewer.layers.selection.active is points and points.mode == "add"
+    assert len(points.data) == n_points  # the user places the hint; nothing was added by itself
+    points.add(np.array([50.0, 60.0]))  # the next click
+    assert points.features[HINT_FEATURE].iloc[-1] == "#285ad2"
+
+
+def test_a_suggestion_without_a_hints_layer_makes_one(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((20, 20)), name="sem")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    assert widget.hints.value is None
+    rgb = np.stack([np.full((20, 20, 3), c, np.uint8) for c in ((200, 60, 40), (40, 90, 210))])
+    widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
+    assert widget.use_suggestion(0) is None and "move the cursor" in widget.status.value  # nothing read yet
+    widget.show_suggestions(3, 3)
+    assert widget.use_suggestion(0) == "#c83c28"
+    layer = widget.hints.value
+    assert layer is not None and layer.name == "sem hints" and layer.mode == "add"
+    layer.add(np.array([4.0, 4.0]))
+    assert list(layer.features[HINT_FEATURE]) == ["#c83c28"]
+
+
+def test_a_single_result_removes_the_readout(docked):
+    viewer, image, points, widget = docked
+    rgb = np.full((2, *image.data.shape, 3), 128, np.uint8)
+    widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
+    assert widget._on_mouse_move in viewer.mouse_move_callbacks
+    widget._add_result(image, ColorizeResult(rgb[:1], {"backend": "diffusion", "seconds": 0.0}))
+    assert widget._on_mouse_move not in viewer.mouse_move_callbacks
+    assert widget.suggest_label.native.isHidden() and widget.keep_button.native.isHidden()
