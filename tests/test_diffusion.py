@@ -53,6 +53,17 @@ def test_same_seed_same_proposals_other_seed_other_proposals(scene, backend):
     assert np.abs(a[0] - a[1]).mean() > 1e-3  # the proposals of one batch differ too
 
 
+def test_automatic_proposals_are_more_varied_than_hinted_ones_by_default(scene, backend):
+    def spread(job):
+        ab = backend.colorize(job)
+        return np.abs(ab[:, None] - ab[None]).mean()
+
+    free = _job(scene, n_samples=3, seed=1)
+    default_free = spread(free)
+    free.options["temperature"] = 0.6
+    assert default_free > 1.3 * spread(free)  # the no-hint default is the model's own spread (T = 1)
+
+
 def test_lightness_is_never_changed(scene):
     result = colorize(scene.image, "diffusion", scene.hints, n_samples=2, options=FAST, device="cpu")
     L = to_lightness(scene.image)

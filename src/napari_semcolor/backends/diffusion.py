@@ -13,9 +13,11 @@ one batch, seeded by a ``torch.Generator``; the sampler reports and checks for c
 
 Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "ddim"),
 ``guidance`` (classifier-free guidance scale on the hints, default 1 = off, > 1 follows them more),
-``temperature`` (scale of the starting noise, default 0.6; lower = less varied proposals, closer
-on average to the truth; 1 = the model's own spread),
-``net_size`` (long side the network runs at, default 64, as trained).
+``temperature`` (scale of the starting noise; lower = less varied proposals, closer on average
+to the truth; 1 = the model's own spread; default 0.6 with hints, 1 without, where distinct
+automatic proposals are the point),
+``net_size`` (long side the network runs at; default: the resolution the bundled weights were
+trained at, stored in their metadata).
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.upsample import downsample, guided_upsample, working_shape
 
-#: long side of the resolution the network runs at (it was trained at 64 px for 128 px working images)
+#: long side the network runs at when the weights do not say (the first model was trained at 64 px
+#: for 128 px working images)
 NET_SIZE = 64
 WEIGHTS = "diffusion"
-#: default scale of the starting noise; at 1 the proposals were ~1.7 dB below propagate on the
-#: validation split (10 hints), at 0.6 on a par with it (see models/MODELS.md)
+#: default scale of the starting noise with hints: at 1 the proposals were ~1.7 dB below propagate
+#: on the validation split (10 hints), at 0.6 on a par with it (see models/MODELS.md)
 TEMPERATURE = 0.6
+#: default without hints: at 0.6 the 9 automatic proposals were nearly the same colouring (mean
+#: pairwise a*b* distance 2.7, 8 validation images), at 1 distinct ones (9.4) for 0.7 dB of PSNR
+TEMPERATURE_NO_HINTS = 1.0
 
 
 def net_shape(shape: tuple[int, int], net_size: int = NET_SIZE) -> tuple[int, int]:
@@ -126,7 +132,7 @@ def residual_to_ab(res: np.ndarray, L_net: np.ndarray, L: np.ndarray, prop: np.n
 
 
 def load_model(device: str = "cpu"):
-    """The bundled U-Net with its EMA weights (sha256 checked), in eval mode."""
+    """The bundled U-Net with its EMA weights (sha256 checked), in eval mode; ``model.net_size`` is its resolution."""
     import json
 
     from napari_semcolor.nets.unet import UNet
@@ -138,9 +144,10 @@ def load_model(device: str = "cpu"):
     state = load_state_dict(WEIGHTS)
     try:
         with safe_open(str(path), framework="pt") as f:
-            config = json.loads((f.metadata() or {})["config"])
-        model = UNet(**config)
+            meta = f.metadata() or {}
+        model = UNet(**json.loads(meta["config"]))
         model.load_state_dict(state)
+        model.net_size = int(meta.get("net_size", NET_SIZE))  # the resolution it was trained at
     except Exception as exc:
         raise SemcolorError(f"the diffusion weights ({path}) do not fit the network: {exc}. Reinstall napari-semcolor.") from exc
     return model.to(device).eval()
@@ -178,7 +185,7 @@ class DiffusionBackend:
         job.report(0.0, "propagating hints")
         prop = propagate(job.L, job.hint_ab, job.hint_mask, job.labels, cancel=job.cancel)
         job.check_cancel()
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", NET_SIZE)))
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", model.net_size)))
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
@@ -191,7 +198,7 @@ class DiffusionBackend:
             res = sample_residual(
                 model, cond.to(job.device), job.n_samples, seed=job.seed, steps=steps,
                 sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance,
-                temperature=float(opts.get("temperature", TEMPERATURE)), callback=step,
+                temperature=float(opts.get("temperature", TEMPERATURE if job.hint_mask.any() else TEMPERATURE_NO_HINTS)), callback=step,
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()

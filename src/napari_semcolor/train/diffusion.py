@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_semcolor.backends.diffusion import net_inputs, residual_to_ab, sample_residual, to_tensor_cond
+from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, to_tensor_cond
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
@@ -112,7 +112,7 @@ def crop_lab(lab: np.ndarray, rng: np.random.Generator, size: int = WORK) -> np.
     return downsample(lab[y : y + c, x : x + c], (size, size))
 
 
-def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_fraction: float = 0.25) -> np.ndarray:
+def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_fraction: float = 0.25, net_size: int = NET_SIZE) -> np.ndarray:
     """One training example at network resolution: (h, w, 10) = L, hint a*b*, mask, prop a*b*, true a*b*, pad."""
     if rng.random() < synthetic_fraction or not images:
         L, ab = synthetic_lab(rng)
@@ -121,7 +121,7 @@ def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_f
         L, ab = lab[..., 0], lab[..., 1:]
     hint_ab, mask = simulate_hints(ab, rng)
     prop = propagate(L, hint_ab, mask)
-    inp = net_inputs(L, hint_ab, mask, prop)
+    inp = net_inputs(L, hint_ab, mask, prop, net_size)
     truth = downsample(ab, inp["L"].shape)
     return np.concatenate([inp["L"][..., None], inp["hint_ab"], inp["hint_mask"][..., None], inp["prop"], truth], axis=-1).astype(np.float32)
 
@@ -180,17 +180,17 @@ def psnr_lab(L: np.ndarray, ab: np.ndarray, ab_true: np.ndarray) -> float:
     return float(10 * np.log10(1 / max(mse, 1e-12)))
 
 
-def validate(model, vset: list[dict], steps: int = 8) -> tuple[float, float]:
-    """Mean PSNR of one sample (seed 0) and of ``propagate`` on the validation set."""
+def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE) -> tuple[float, float]:
+    """Mean PSNR of one sample (seed 0, sampled as the backend does) and of ``propagate`` on the validation set."""
     import torch
 
     ours, base = [], []
     with torch.inference_mode():
         for item in vset:
-            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], item["prop"])
+            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], item["prop"], net_size)
             cond, _ = to_tensor_cond(inp, model.multiple)
             h, w = inp["L"].shape
-            res = sample_residual(model, cond, 1, seed=0, steps=steps)[0, :, :h, :w].permute(1, 2, 0).numpy()
+            res = sample_residual(model, cond, 1, seed=0, steps=steps, temperature=temperature)[0, :, :h, :w].permute(1, 2, 0).numpy()
             ab = residual_to_ab(res, inp["L"], item["L"], item["prop"])
             ours.append(psnr_lab(item["L"], ab, item["ab"]))
             base.append(psnr_lab(item["L"], item["prop"], item["ab"]))
@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ckpt-every", type=int, default=100)
     p.add_argument("--max-images", type=int, default=0, help="use only this many training images (smoke runs)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--net-size", type=int, default=NET_SIZE, help=f"long side the network runs at (the working images are {WORK} px)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -278,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     pool_path = out / "pool.npy"  # plain array (allow_pickle=False); saves the build on resume
     pool = np.load(pool_path, allow_pickle=False) if args.resume and pool_path.exists() else None
-    if pool is None or len(pool) != args.pool:
-        pool = np.stack([make_example(images, rng) for _ in range(args.pool)])
+    if pool is None or len(pool) != args.pool or pool.shape[1] != args.net_size:
+        pool = np.stack([make_example(images, rng, net_size=args.net_size) for _ in range(args.pool)])
         np.save(pool_path, pool, allow_pickle=False)
         say(f"built a pool of {args.pool} examples in {time.perf_counter() - t0:.0f}s")
     else:
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": json.dumps(config_of(model))}, tmp)
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": json.dumps(config_of(model)), "net_size": args.net_size}, tmp)
         tmp.replace(path)
 
     best = -math.inf
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     while step < args.steps:
         owed += args.refresh
         while owed >= 1:  # keep the pool fresh: a few new examples per step
-            pool[rng.integers(len(pool))] = make_example(images, rng)
+            pool[rng.integers(len(pool))] = make_example(images, rng, net_size=args.net_size)
             owed -= 1
         idx = rng.integers(0, len(pool), args.batch)
         batch = torch.from_numpy(pool[idx]).permute(0, 3, 1, 2)
@@ -330,11 +331,11 @@ def main(argv: list[str] | None = None) -> None:
             save(ckpt_path)
         if step % args.val_every == 0:
             ema.eval()
-            ours, base = validate(ema, vset)
-            say(f"val step {step}: PSNR@10 hints diffusion(EMA, 1 sample, 8 steps) {ours:.2f} dB, propagate {base:.2f} dB, diff {ours - base:+.2f}")
+            ours, base = validate(ema, vset, args.net_size)
+            say(f"val step {step}: PSNR@10 hints diffusion(EMA, 1 sample, 10 steps, T={TEMPERATURE}) {ours:.2f} dB, propagate {base:.2f} dB, diff {ours - base:+.2f}")
             if ours > best:
                 best = ours
-                torch.save({"ema": ema.state_dict(), "step": step, "config": json.dumps(config_of(model))}, out / "best.ckpt")
+                torch.save({"ema": ema.state_dict(), "step": step, "config": json.dumps(config_of(model)), "net_size": args.net_size}, out / "best.ckpt")
                 (out / "best.json").write_text(json.dumps({"psnr": ours, "propagate": base, "step": step}))
             t_last = time.perf_counter()
     save(ckpt_path)

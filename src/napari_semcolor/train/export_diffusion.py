@@ -23,7 +23,7 @@ def export(ckpt: str, out: str) -> str:
     ck = torch.load(ckpt, weights_only=True)
     state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in ck["ema"].items()}
     config = ck["config"] if isinstance(ck["config"], str) else json.dumps(ck["config"])
-    save_file(state, out, metadata={"config": config, "step": str(int(ck["step"])), "source": "EMA"})
+    save_file(state, out, metadata={"config": config, "step": str(int(ck["step"])), "source": "EMA", "net_size": str(int(ck.get("net_size", 64)))})
     Path(out).chmod(0o644)  # safetensors creates it owner-only; it ships in the wheel
     return sha256_of(Path(out))
 
