@@ -104,7 +104,7 @@ def proposals_shot():
     colour.image.value, colour.hints.value = image, hints
     colour.backend.value = "diffusion"
     colour.samples.value = 4
-    colour.diffusion_options["temperature"].value = 1.0  # the model's own spread: visibly different proposals
+    colour.diffusion_options["temperature"].value = "1.0"  # the model's own spread: visibly different proposals
     hints.visible = False
     # leave two particles without a hint: the proposals differ most where nothing was said
     unhinted = np.round(hints.data[0]).astype(int)

@@ -64,6 +64,13 @@ def test_automatic_proposals_are_more_varied_than_hinted_ones_by_default(scene, 
     assert default_free > 1.3 * spread(free)  # the no-hint default is the model's own spread (T = 1)
 
 
+def test_the_gui_lists_every_sampler():
+    from napari_semcolor.backends.diffusion import SAMPLER_NAMES
+    from napari_semcolor.sampling import SAMPLERS
+
+    assert SAMPLER_NAMES == tuple(SAMPLERS)
+
+
 def test_lightness_is_never_changed(scene):
     result = colorize(scene.image, "diffusion", scene.hints, n_samples=2, options=FAST, device="cpu")
     L = to_lightness(scene.image)

@@ -41,7 +41,7 @@ def test_hidden_options_are_not_sent_to_the_core(docked):
     viewer, image, points, widget = docked
     widget.samples.value = 4
     widget.diffusion_options["steps"].value = 3
-    widget.diffusion_options["temperature"].value = 0.3
+    widget.diffusion_options["temperature"].value = "0.3"
     widget.backend.value = "propagate"
     job = widget._collect()
     assert job["n_samples"] == 1 and job["options"] == {}  # propagate would repeat one result 4 times
@@ -49,6 +49,13 @@ def test_hidden_options_are_not_sent_to_the_core(docked):
     job = widget._collect()
     assert job["n_samples"] == 4
     assert job["options"] == {"steps": 3, "sampler": "dpmpp_2m", "guidance": 1.0, "temperature": pytest.approx(0.3)}
+
+
+def test_auto_temperature_is_left_to_the_backend(docked):
+    viewer, image, points, widget = docked
+    widget.backend.value = "diffusion"
+    assert widget.diffusion_options["temperature"].value == "auto"
+    assert "temperature" not in widget._collect()["options"]  # 0.6 with hints, 1 without: the backend decides
 
 
 def test_choosing_a_slow_backend_turns_live_mode_off(docked):

@@ -39,6 +39,8 @@ SEEDED_BACKENDS = ("diffusion", "nst")
 TORCH_BACKENDS = ("eecnn", "nst", "diffusion")
 #: the diffusion backend's own options (``job.options``), as controls
 DIFFUSION_OPTIONS = ("steps", "sampler", "guidance", "temperature")
+#: temperatures offered besides "auto" (the backend's own default, which depends on the hints)
+TEMPERATURE_CHOICES = ("0.3", "0.6", "0.8", "1.0", "1.2")
 #: proposal swatches per row of the "suggest colours here" readout
 SWATCHES_PER_ROW = 8
 
@@ -62,13 +64,13 @@ class ColorizeWidget(Container):
         self.reference = ComboBox(choices=self._reference_choices, nullable=True, label="reference", visible=False)
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
-        from napari_semcolor.backends.diffusion import TEMPERATURE
+        from napari_semcolor.backends.diffusion import SAMPLER_NAMES, TEMPERATURE, TEMPERATURE_NO_HINTS
 
         self.diffusion_options = {
             "steps": SpinBox(value=10, min=1, max=100, label="steps", tooltip="sampler steps: more is slower and a little cleaner"),
-            "sampler": ComboBox(choices=["dpmpp_2m", "ddim"], value="dpmpp_2m", label="sampler"),
+            "sampler": ComboBox(choices=list(SAMPLER_NAMES), value=SAMPLER_NAMES[0], label="sampler"),
             "guidance": FloatSpinBox(value=1.0, min=0.0, max=10.0, step=0.5, label="hint guidance", tooltip="1 = off; above 1 the proposals follow the hints more closely"),
-            "temperature": FloatSlider(value=TEMPERATURE, min=0.1, max=1.5, step=0.05, label="temperature", tooltip="lower: proposals closer to each other (and on average to the truth); 1: the model's own spread"),
+            "temperature": ComboBox(choices=["auto", *TEMPERATURE_CHOICES], value="auto", label="temperature", tooltip=f"lower: proposals closer to each other (and on average to the truth); 1: the model's own spread. auto: {TEMPERATURE} with hints, {TEMPERATURE_NO_HINTS} without"),
         }
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
@@ -236,6 +238,15 @@ class ColorizeWidget(Container):
             if nst:
                 ref.reset_choices()
 
+    def _diffusion_options(self) -> dict:
+        """The diffusion controls as ``job.options``; an "auto" temperature is left to the backend."""
+        options = {k: w.value for k, w in self.diffusion_options.items()}
+        if options["temperature"] == "auto":
+            del options["temperature"]
+        else:
+            options["temperature"] = float(options["temperature"])
+        return options
+
     def _collect(self) -> dict:
         source = self.image.value
         if source is None:
@@ -257,7 +268,7 @@ class ColorizeWidget(Container):
             "n_samples": int(self.samples.value) if self.backend.value in PROPOSAL_BACKENDS else 1,
             "seed": int(self.seed.value),
             "device": self.device.value,
-            "options": {k: w.value for k, w in self.diffusion_options.items()} if self.backend.value == "diffusion" else {},
+            "options": self._diffusion_options() if self.backend.value == "diffusion" else {},
             "region_colors": self.region_colors() if labels is not None else None,
             "one_colour_per_region": bool(self.one_colour.value),
             "same_gray": float(self.same_gray.value),

@@ -33,6 +33,8 @@ from napari_semcolor.upsample import downsample, guided_upsample, working_shape
 #: for 128 px working images)
 NET_SIZE = 64
 WEIGHTS = "diffusion"
+#: the samplers of :mod:`napari_semcolor.sampling`, named here so a GUI can list them without torch
+SAMPLER_NAMES = ("dpmpp_2m", "ddim")
 #: default scale of the starting noise with hints: at 1 the proposals were ~1.7 dB below propagate
 #: on the validation split (10 hints), at 0.6 on a par with it (see models/MODELS.md)
 TEMPERATURE = 0.6
