@@ -90,7 +90,7 @@ def lightness_mapping(image, *, percentiles: tuple[float, float] | None = None, 
     SemcolorError
         As :func:`to_lightness`, before any block is mapped.
     """
-    dtype = np.dtype(getattr(image, "dtype", None) or np.asarray(image).dtype)
+    dtype = np.dtype(image.dtype if hasattr(image, "dtype") else np.asarray(image).dtype)
     shape = tuple(np.shape(image))
     if dtype == object or not (np.issubdtype(dtype, np.number) or dtype == bool):
         raise SemcolorError(f"the image has dtype {dtype}; give a numeric (integer, float or bool) image")

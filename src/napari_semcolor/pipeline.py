@@ -165,8 +165,9 @@ def colorize(
         image = np.asarray(image)
     if len(image.shape) >= 2:  # before anything full-size is allocated
         check_memory(tuple(image.shape[:2]), int(n_samples), labels is not None, in_memory_output=out is None)
-    to_L = lightness_mapping(image, nan=nan, percentiles=percentiles)  # validates; reads lazy input in blocks
     shape = tuple(int(n) for n in image.shape[:2])
+    step = max(1, TILE_PIXELS // max(1, shape[-1]))  # rows per full-resolution tile
+    to_L = lightness_mapping(image, nan=nan, percentiles=percentiles, chunk_rows=step)  # validates; reads in tiles
 
     def read_L(r0: int, r1: int) -> np.ndarray:
         return to_L(np.asarray(image[r0:r1]))
@@ -179,7 +180,7 @@ def colorize(
         raise SemcolorError(f"same_gray is a strength between 0 and 1; got {same_gray}")
     hints_mod.validate(hints, shape)
     work = working_shape(shape, working_size or model.working_size)
-    L_work = downsample_rows(read_L, shape, work)
+    L_work = downsample_rows(read_L, shape, work, chunk_rows=step)
     labels_work = None if labels is None else resize_nearest(labels, work)
     hint_ab, hint_mask = hints_mod.rasterize(hints, shape, work)
     _check(cancel)
@@ -204,7 +205,6 @@ def colorize(
 
     rgb, targets = _outputs(out, int(n_samples), shape)
     halo = regions_mod.fill_halo() if fills else 0
-    step = max(1, TILE_PIXELS // shape[1])
     for i in range(n_samples):
         report(0.7 + 0.3 * i / n_samples, f"composing proposal {i + 1}/{n_samples}")
         ab_i = ab[i]
@@ -309,7 +309,7 @@ def _outputs(out, n: int, shape: tuple[int, int]):
         targets = [out]
     if len(targets) != n or any(tuple(np.shape(t)) != want for t in targets):
         raise SemcolorError(f"out must have shape {(n, *want)} (or {want} for one proposal, or be a list of {n} such arrays); got {np.shape(out)}")
-    if any(np.dtype(getattr(t, "dtype", None) or np.asarray(t).dtype) != np.uint8 for t in targets):
+    if any(np.dtype(t.dtype if hasattr(t, "dtype") else np.asarray(t).dtype) != np.uint8 for t in targets):
         raise SemcolorError("out must be a uint8 array (8-bit RGB)")
     return (out if not isinstance(out, (list, tuple)) and len(np.shape(out)) == 4 else targets), targets
 

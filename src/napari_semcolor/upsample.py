@@ -51,7 +51,7 @@ def downsample_rows(read, full_shape: tuple[int, ...], shape: tuple[int, int], *
     h, w = shape
     H, W = full_shape[:2]
     if (H, W) == (h, w):
-        return np.array(read(0, H), np.float32)
+        return np.concatenate([np.asarray(read(r0, min(r0 + chunk_rows, H)), np.float32) for r0 in range(0, H, chunk_rows)])
     ky, kx = max(1, H // h), max(1, W // w)
     Hc, Wc = (H // ky) * ky, (W // kx) * kx
     step = max(1, chunk_rows // ky) * ky
