@@ -3,6 +3,11 @@
 The pipeline, not the backends, owns resizing, upsampling, hint correction, region masks and RGB
 composition, so that every backend stays short and every backend keeps the one invariant: the
 output's L* is the input's L*.
+
+Large images: only the working-resolution problem is ever whole in memory. The input is read in
+tiles of :data:`TILE_PIXELS` (a statistics pass when the L* map needs one, an area-averaging pass
+for the working resolution, one pass per proposal for the full-resolution steps), so a lazy input
+(memmap, dask, zarr) stays lazy, and the result goes tile by tile into ``out`` or a uint8 array.
 """
 
 from __future__ import annotations

@@ -141,14 +141,16 @@ def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fractio
     if img.ndim != 2 or img.shape[0] < 20 or img.shape[1] < 20:
         return None
     h = img.shape[0]
-    rows = img[h - int(h * max_fraction) - 1 :].astype(np.float32)
     lo, hi = float(img.min()), float(img.max())
     if hi <= lo:
         return None
     tol = (hi - lo) * 0.02
-    mode = np.median(rows, axis=1, keepdims=True)
-    flat = np.mean(np.abs(rows - mode) <= tol, axis=1)
-    bar_like = flat >= 0.6
+    flat = []
+    for r0 in range(h - int(h * max_fraction) - 1, h, 256):  # row blocks: a memmapped image stays on disk
+        rows = img[r0 : r0 + 256].astype(np.float32)
+        mode = np.median(rows, axis=1, keepdims=True)
+        flat.append(np.mean(np.abs(rows - mode) <= tol, axis=1))
+    bar_like = np.concatenate(flat) >= 0.6
     if not bar_like[-1]:
         return None
     run = int(np.argmin(bar_like[::-1])) if not bar_like.all() else len(bar_like)
