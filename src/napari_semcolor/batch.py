@@ -57,7 +57,7 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
     """Colour one file (the unit of work of a batch); never raises for a bad file."""
     import time
 
-    from napari_semcolor.io import read_image, write_result
+    from napari_semcolor.io import create_tiff, read_image, write_result, write_sidecar
     from napari_semcolor.pipeline import colorize
     from napari_semcolor.sem_tiff import read_sem_tiff
 
@@ -74,13 +74,22 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
                 pass  # a damaged sidecar: redo the file
         pixel_size = None
         if src.suffix.lower() in (".tif", ".tiff"):
-            sem = read_sem_tiff(src)
+            sem = read_sem_tiff(src, lazy=True)  # uncompressed TIFFs are memory-mapped
             image, pixel_size = sem.data, sem.pixel_size
         else:
             image = read_image(src)
-        result = colorize(image, **params)
-        metadata = {**result.metadata, "input": str(src), "batch_fingerprint": fingerprint}
-        write_result(out, result.image, pixel_size=pixel_size, metadata=metadata)
+        if out.suffix.lower() in (".tif", ".tiff") and image.ndim == 2 and params.get("n_samples", 1) == 1:
+            sidecar.unlink(missing_ok=True)  # an interrupted write must not look up to date
+            try:  # written tile by tile into a memory-mapped TIFF
+                result = colorize(image, **params, out=create_tiff(out, (*image.shape, 3), pixel_size=pixel_size))
+            except BaseException:
+                out.unlink(missing_ok=True)
+                raise
+            write_sidecar(out, {**result.metadata, "input": str(src), "batch_fingerprint": fingerprint}, pixel_size)
+        else:
+            result = colorize(image, **params)
+            metadata = {**result.metadata, "input": str(src), "batch_fingerprint": fingerprint}
+            write_result(out, result.image, pixel_size=pixel_size, metadata=metadata)
         return FileResult(str(src), str(out), "done", seconds=time.perf_counter() - t0)
     except Exception as exc:  # one bad file must not stop the batch
         return FileResult(str(src), str(out), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)

@@ -176,13 +176,13 @@ def _segment(args) -> int:
 
 def _colorize(args) -> int:
     from napari_semcolor import hints as hints_mod
-    from napari_semcolor.io import numbered, read_image, write_result
+    from napari_semcolor.io import create_tiff, numbered, read_image, write_result
     from napari_semcolor.pipeline import colorize
     from napari_semcolor.sem_tiff import detect_databar, read_sem_tiff
 
     pixel_size = None
     if Path(args.input).suffix.lower() in (".tif", ".tiff"):
-        sem = read_sem_tiff(args.input)
+        sem = read_sem_tiff(args.input, lazy=True)  # uncompressed TIFFs are memory-mapped
         image, pixel_size = sem.data, sem.pixel_size
     else:
         image = read_image(args.input)
@@ -201,23 +201,35 @@ def _colorize(args) -> int:
         params.update(_params_from_sidecar(args.from_sidecar))
     labels = read_image(args.labels) if args.labels else None
     keep_gray = None
-    if args.databar_gray and np.asarray(image).ndim == 2:
+    if args.databar_gray and image.ndim == 2:
         row = detect_databar(image)
         if row is not None:
             keep_gray = np.zeros(np.shape(image), bool)
             keep_gray[row:] = True
-    result = colorize(
-        image,
-        labels=labels,
-        references=_parse_references(args.reference),
-        progress=_progress(args.quiet),
-        device=args.device,
-        keep_gray=keep_gray,
-        **params,
-    )
-    for i, rgb in enumerate(result.rgb):
-        out = numbered(args.output, i, len(result.rgb))
-        write_result(out, rgb, pixel_size=pixel_size)
+    n = params["n_samples"]
+    tiff_out = Path(args.output).suffix.lower() in (".tif", ".tiff") and image.ndim == 2
+    outs = [numbered(args.output, i, n) for i in range(n)]
+    references = _parse_references(args.reference)
+    try:
+        result = colorize(
+            image,
+            labels=labels,
+            references=references,
+            progress=_progress(args.quiet),
+            device=args.device,
+            keep_gray=keep_gray,
+            # a TIFF result is written tile by tile into a memory-mapped file, never whole in memory
+            out=[create_tiff(p, (*image.shape, 3), pixel_size=pixel_size) for p in outs] if tiff_out else None,
+            **params,
+        )
+    except BaseException:
+        if tiff_out:  # no half-written results left behind
+            for p in outs:
+                Path(p).unlink(missing_ok=True)
+        raise
+    for out, rgb in zip(outs, result.rgb):
+        if not tiff_out:
+            write_result(out, rgb, pixel_size=pixel_size)
         if not args.quiet:
             print(out)
     if args.metadata:

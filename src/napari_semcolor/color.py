@@ -59,49 +59,120 @@ def to_lightness(image: np.ndarray, *, percentiles: tuple[float, float] | None =
         that is not a number.
     """
     arr = np.asarray(image)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise SemcolorError(f"the image has dtype {arr.dtype}; give a numeric (integer, float or bool) image")
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        warnings.warn("an RGB(A) image was given where a gray one is expected; using its L*", stacklevel=2)
-        rgb = arr[..., :3]
-        if np.issubdtype(rgb.dtype, np.integer):
-            rgb = rgb.astype(np.float32) / np.iinfo(rgb.dtype).max
-        return rgb_to_lab(np.clip(_finite(rgb.astype(np.float32), None), 0, 1))[..., 0]
-    if arr.ndim != 2:
+    return lightness_mapping(arr, percentiles=percentiles, nan=nan)(arr)
+
+
+def lightness_mapping(image, *, percentiles: tuple[float, float] | None = None, nan: float | None = None, chunk_rows: int = 1024):
+    """The intensity → L* map of :func:`to_lightness` for ``image``, as a function of row blocks.
+
+    The statistics the map needs (finite min/max, percentiles, a check for NaN/inf) are gathered
+    reading ``image`` ``chunk_rows`` rows at a time, so a lazy image (numpy memmap, dask or zarr
+    array) is never copied whole. The returned function maps any block of rows of ``image`` to L*
+    exactly as :func:`to_lightness` maps the whole image.
+
+    Parameters
+    ----------
+    image : array-like, shape (h, w) or (h, w, 3|4)
+        Anything with ``shape``, ``dtype`` and row slicing (``image[r0:r1]``).
+    percentiles, nan : see :func:`to_lightness`
+        Percentiles of integer images up to 16 bits are exact (a histogram); of other dtypes they
+        need one full-size float32 copy of the image.
+    chunk_rows : int
+        Rows read at a time for the statistics.
+
+    Returns
+    -------
+    callable
+        ``block (rows, w[, c]) -> L* (rows, w) float32``.
+
+    Raises
+    ------
+    SemcolorError
+        As :func:`to_lightness`, before any block is mapped.
+    """
+    dtype = np.dtype(image.dtype if hasattr(image, "dtype") else np.asarray(image).dtype)
+    shape = tuple(np.shape(image))
+    if dtype == object or not (np.issubdtype(dtype, np.number) or dtype == bool):
+        raise SemcolorError(f"the image has dtype {dtype}; give a numeric (integer, float or bool) image")
+    if len(shape) == 3 and shape[-1] in (3, 4):
+        warnings.warn("an RGB(A) image was given where a gray one is expected; using its L*", stacklevel=3)
+        return _rgb_lightness
+    if len(shape) != 2:
         raise SemcolorError(
-            f"expected a 2D gray image (h, w) or an RGB image (h, w, 3); got shape {arr.shape}. "
+            f"expected a 2D gray image (h, w) or an RGB image (h, w, 3); got shape {shape}. "
             "Colour stacks plane by plane."
         )
-    if arr.size == 0:
-        raise SemcolorError(f"the image is empty (shape {arr.shape})")
-    if arr.dtype == bool:
-        return arr.astype(np.float32) * 100
+    if 0 in shape:
+        raise SemcolorError(f"the image is empty (shape {shape})")
+    if dtype == bool:
+        return lambda block: np.asarray(block).astype(np.float32) * 100
+    fill = None if nan is None else np.nan
     if percentiles is not None:
-        data = _finite(arr.astype(np.float32), None if nan is None else np.nan)
-        lo, hi = np.nanpercentile(data, percentiles)
-        return _stretch(data, lo, hi, nan)
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) * (100 / 255)
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) * (100 / 65535)
-    if np.issubdtype(arr.dtype, np.unsignedinteger):
-        return _stretch(arr.astype(np.float64), 0, np.iinfo(arr.dtype).max, nan)
-    data = _finite(arr.astype(np.float64), None if nan is None else np.nan)
-    finite = data[np.isfinite(data)]
-    if finite.size == 0:
-        return np.full(arr.shape, nan, np.float32)
-    lo, hi = float(finite.min()), float(finite.max())
-    if np.issubdtype(arr.dtype, np.floating) and lo >= 0 and hi <= 1:
+        lo, hi = _percentiles(image, dtype, percentiles, fill, chunk_rows)
+        return lambda block: _stretch(_finite(np.asarray(block).astype(np.float32), fill), lo, hi, nan)
+    if dtype == np.uint8:
+        return lambda block: np.asarray(block).astype(np.float32) * (100 / 255)
+    if dtype == np.uint16:
+        return lambda block: np.asarray(block).astype(np.float32) * (100 / 65535)
+    if np.issubdtype(dtype, np.unsignedinteger):
+        top = np.iinfo(dtype).max
+        return lambda block: _stretch(np.asarray(block).astype(np.float64), 0, top, nan)
+    lo, hi, bad = np.inf, -np.inf, 0
+    for block in row_blocks(image, chunk_rows):
+        data = block.astype(np.float64)
+        ok = np.isfinite(data)
+        bad += int(data.size - np.count_nonzero(ok))
+        if ok.any():
+            lo, hi = min(lo, float(data[ok].min())), max(hi, float(data[ok].max()))
+    if bad and fill is None:
+        _finite(np.array([np.nan]), None, count=bad)
+    if lo > hi:  # nothing finite
+        return lambda block: np.full(np.shape(block), nan, np.float32)
+    if np.issubdtype(dtype, np.floating) and lo >= 0 and hi <= 1:
         lo, hi = 0.0, 1.0
-    return _stretch(data, lo, hi, nan)
+    return lambda block: _stretch(_finite(np.asarray(block).astype(np.float64), fill), lo, hi, nan)
 
 
-def _finite(arr: np.ndarray, fill: float | None) -> np.ndarray:
+def row_blocks(image, chunk_rows: int = 1024):
+    """Yield ``image`` as in-memory numpy blocks of ``chunk_rows`` rows (reads lazy arrays piecewise)."""
+    for r0 in range(0, np.shape(image)[0], chunk_rows):
+        yield np.asarray(image[r0 : r0 + chunk_rows])
+
+
+def _rgb_lightness(block: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(block)[..., :3]
+    if np.issubdtype(rgb.dtype, np.integer):
+        rgb = rgb.astype(np.float32) / np.iinfo(rgb.dtype).max
+    return rgb_to_lab(np.clip(_finite(rgb.astype(np.float32), None), 0, 1))[..., 0]
+
+
+def _percentiles(image, dtype: np.dtype, percentiles, fill, chunk_rows: int) -> tuple[float, float]:
+    if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2:
+        # exact order statistics from a histogram, read block by block
+        base = int(np.iinfo(dtype).min)
+        counts = np.zeros(2 ** (8 * dtype.itemsize), np.int64)
+        for block in row_blocks(image, chunk_rows):
+            counts += np.bincount((block.astype(np.int64) - base).ravel(), minlength=counts.size)
+        cum = np.cumsum(counts)
+        out = []
+        for q in percentiles:
+            pos = (cum[-1] - 1) * float(q) / 100
+            k = int(np.floor(pos))
+            v0 = int(np.searchsorted(cum, k, side="right"))
+            v1 = int(np.searchsorted(cum, min(k + 1, cum[-1] - 1), side="right"))
+            out.append(base + v0 + (pos - k) * (v1 - v0))
+        return out[0], out[1]
+    data = _finite(np.asarray(image).astype(np.float32), fill)
+    lo, hi = np.nanpercentile(data, percentiles)
+    return lo, hi
+
+
+def _finite(arr: np.ndarray, fill: float | None, count: int | None = None) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         if fill is None:
             raise SemcolorError(
-                f"the image has {int(bad.sum())} NaN or infinite pixel(s); replace them first, or pass "
+                f"the image has {count or int(bad.sum())} NaN or infinite pixel(s); replace them first, or pass "
                 "nan=<L* value> (CLI: --nan VALUE) to fill them"
             )
         arr = np.where(bad, fill, arr)

@@ -76,8 +76,6 @@ def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, 
     -------
     The files written.
     """
-    import json
-
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
@@ -86,16 +84,42 @@ def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, 
     if suffix in (".tif", ".tiff") and pixel_size is not None:
         import tifffile
 
-        per_cm = (1 / (pixel_size[1] * 100), 1 / (pixel_size[0] * 100))
-        tifffile.imwrite(path, rgb, photometric="rgb" if rgb.ndim == 3 else "minisblack", resolution=per_cm, resolutionunit="CENTIMETER")
+        tifffile.imwrite(path, rgb, photometric="rgb" if rgb.ndim == 3 else "minisblack", **_resolution(pixel_size))
     else:
         write_image(path, rgb)
-    written = [path]
-    if metadata is not None:
-        sidecar = path.with_name(path.name + ".json")
-        sidecar.write_text(json.dumps({"pixel_size_m": None if pixel_size is None else list(pixel_size), **(metadata or {})}, indent=2, default=str))
-        written.append(sidecar)
-    return written
+    return [path] + ([] if metadata is None else [write_sidecar(path, metadata, pixel_size)])
+
+
+def _resolution(pixel_size: tuple[float, float] | None) -> dict:
+    if pixel_size is None:
+        return {}
+    return {"resolution": (1 / (pixel_size[1] * 100), 1 / (pixel_size[0] * 100)), "resolutionunit": "CENTIMETER"}
+
+
+def write_sidecar(path: str | Path, metadata: dict, pixel_size: tuple[float, float] | None = None) -> Path:
+    """Write ``<path>.json``: the pixel size and the run's metadata (see :func:`write_result`)."""
+    import json
+
+    path = Path(path)
+    sidecar = path.with_name(path.name + ".json")
+    sidecar.write_text(json.dumps({"pixel_size_m": None if pixel_size is None else list(pixel_size), **(metadata or {})}, indent=2, default=str))
+    return sidecar
+
+
+def create_tiff(path: str | Path, shape: tuple[int, ...], *, pixel_size: tuple[float, float] | None = None) -> np.ndarray:
+    """Create an uncompressed uint8 TIFF of ``shape`` ((H, W, 3) RGB or (H, W) gray) and memory-map it.
+
+    Write into the returned ``np.memmap`` block by block (e.g. as ``colorize(..., out=…)``) and
+    call ``flush()``: an image larger than memory is written without ever being whole in memory.
+    The pixel size (y, x, in metres) is stored as in :func:`write_result`.
+    """
+    import tifffile
+
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        raise SemcolorError(f"cannot write {path.name} tile by tile: give an output ending in .tif or .tiff")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tifffile.memmap(path, shape=tuple(shape), dtype=np.uint8, photometric="rgb" if len(shape) == 3 else "minisblack", **_resolution(pixel_size))
 
 
 def numbered(path: str | Path, index: int, count: int) -> Path:

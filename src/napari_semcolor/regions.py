@@ -23,7 +23,7 @@ from scipy import ndimage
 
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.hints import parse_color
-from napari_semcolor.upsample import _axis_weights, apply_coefficients, guided_coefficients
+from napari_semcolor.upsample import _axis_weights, coefficients_at_rows, guided_coefficients
 
 #: value in a region colour table that means "keep this region neutral"
 GRAY = "gray"
@@ -157,6 +157,23 @@ def upsample_in_regions(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, labels
     (H, W, c) float32
     """
     H, W = L_full.shape
+    at_rows = region_interpolator(A, B, labels_work, (H, W))
+    out = np.empty((H, W, A.shape[-1]), np.float32)
+    for r0 in range(0, H, chunk_rows):
+        rows = slice(r0, min(r0 + chunk_rows, H))
+        out[rows] = at_rows(L_full[rows], rows, labels_full[rows])
+    return out
+
+
+def region_interpolator(A: np.ndarray, B: np.ndarray, labels_work: np.ndarray, shape: tuple[int, int]):
+    """The row-wise core of :func:`upsample_in_regions` for a full-resolution image of ``shape``.
+
+    Returns
+    -------
+    callable(L_rows, rows, labels_rows) -> (rows, W, c) float32
+        a*b* of the full-resolution rows ``rows`` from their L* and labels only.
+    """
+    H, W = shape
     h, w = labels_work.shape
     y0, y1, wy = _axis_weights(h, H)
     x0, x1, wx = _axis_weights(w, W)
@@ -165,11 +182,9 @@ def upsample_in_regions(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, labels
     counts = np.bincount(inverse)
     mean_A = np.stack([np.bincount(inverse, A[..., i].ravel()) for i in range(A.shape[-1])], -1) / counts[:, None]
     mean_B = np.stack([np.bincount(inverse, B[..., i].ravel()) for i in range(B.shape[-1])], -1) / counts[:, None]
-    out = np.empty((H, W, A.shape[-1]), np.float32)
-    for r0 in range(0, H, chunk_rows):
-        rows = slice(r0, min(r0 + chunk_rows, H))
-        block = apply_coefficients(A, B, L_full, rows)
-        own = labels_full[rows]
+
+    def at_rows(L_rows: np.ndarray, rows: slice, own: np.ndarray) -> np.ndarray:
+        block = coefficients_at_rows(A, B, L_rows, rows, shape)
         top, bottom = labels_work[y0[rows]], labels_work[y1[rows]]
         corners = ((top, y0, x0, 0, 0), (top, y0, x1, 0, 1), (bottom, y1, x0, 1, 0), (bottom, y1, x1, 1, 1))
         same = [lab[:, xs] == own for lab, _, xs, _, _ in corners]
@@ -198,10 +213,11 @@ def upsample_in_regions(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, labels
                 known = ids[pos] == own[ri[lonely], ci[lonely]]
                 coef_A[lonely[known]] = mean_A[pos[known]]
                 coef_B[lonely[known]] = mean_B[pos[known]]
-            Lp = L_full[rows][ri, ci][:, None] / 100
+            Lp = L_rows[ri, ci][:, None] / 100
             block[ri, ci] = coef_A * Lp + coef_B
-        out[rows] = block
-    return out
+        return block
+
+    return at_rows
 
 
 def fill_regions(ab: np.ndarray, L: np.ndarray, labels: np.ndarray, colors: Mapping[int, np.ndarray], *, radius: int = 2, band: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:
@@ -234,7 +250,7 @@ def fill_regions(ab: np.ndarray, L: np.ndarray, labels: np.ndarray, colors: Mapp
     table = np.stack([colors[int(k)] for k in keys]).astype(np.float32)
     out = np.array(ab, np.float32, copy=True)
     H = labels.shape[0]
-    halo = 2 * radius + band + 1
+    halo = fill_halo(radius, band)
     size = 2 * radius + 1
     for r0 in range(0, H, chunk_rows):
         r1 = min(r0 + chunk_rows, H)
@@ -259,3 +275,7 @@ def fill_regions(ab: np.ndarray, L: np.ndarray, labels: np.ndarray, colors: Mapp
         out[r0:r1] = alpha[s, :, None] * colour[s] + (1 - alpha[s, :, None]) * out[r0:r1]
     return out
 
+
+def fill_halo(radius: int = 2, band: int = 2) -> int:
+    """Rows above and below a block that :func:`fill_regions` needs to fill the block exactly."""
+    return 2 * radius + band + 1

@@ -51,8 +51,12 @@ class SemImage:
         return (self.pixel_size[0] * factor, self.pixel_size[1] * factor), unit
 
 
-def read_sem_tiff(path: str | Path) -> SemImage:
+def read_sem_tiff(path: str | Path, *, lazy: bool = False) -> SemImage:
     """Read a TIFF with its pixel size and data bar.
+
+    With ``lazy=True`` an uncompressed, contiguous TIFF is memory-mapped read-only instead of read
+    (``data`` is then an ``np.memmap``: pixels are read from disk when used); other TIFFs are read
+    normally.
 
     Raises
     ------
@@ -64,7 +68,8 @@ def read_sem_tiff(path: str | Path) -> SemImage:
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
-            data = tif.asarray()
+            data = _memmap(tif) if lazy else None
+            data = tif.asarray() if data is None else data
             fei = tif.fei_metadata or {}
             zeiss = tif.sem_metadata or {}
             page = tif.pages.first
@@ -76,6 +81,19 @@ def read_sem_tiff(path: str | Path) -> SemImage:
     gray = data if data.ndim == 2 else None
     image.databar_row = detect_databar(gray) if gray is not None else None
     return image
+
+
+def _memmap(tif):
+    """Series 0 of an open TIFF as a read-only memmap, or None if it is compressed or scattered."""
+    import tifffile
+
+    series = tif.series[0] if tif.series else None
+    if series is None or series.dataoffset is None:
+        return None
+    try:
+        return tifffile.memmap(tif.filehandle.path, series=0, mode="r")
+    except (ValueError, OSError):
+        return None
 
 
 def _fei_pixel_size(meta: dict):
@@ -123,14 +141,16 @@ def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fractio
     if img.ndim != 2 or img.shape[0] < 20 or img.shape[1] < 20:
         return None
     h = img.shape[0]
-    rows = img[h - int(h * max_fraction) - 1 :].astype(np.float32)
     lo, hi = float(img.min()), float(img.max())
     if hi <= lo:
         return None
     tol = (hi - lo) * 0.02
-    mode = np.median(rows, axis=1, keepdims=True)
-    flat = np.mean(np.abs(rows - mode) <= tol, axis=1)
-    bar_like = flat >= 0.6
+    flat = []
+    for r0 in range(h - int(h * max_fraction) - 1, h, 256):  # row blocks: a memmapped image stays on disk
+        rows = img[r0 : r0 + 256].astype(np.float32)
+        mode = np.median(rows, axis=1, keepdims=True)
+        flat.append(np.mean(np.abs(rows - mode) <= tol, axis=1))
+    bar_like = np.concatenate(flat) >= 0.6
     if not bar_like[-1]:
         return None
     run = int(np.argmin(bar_like[::-1])) if not bar_like.all() else len(bar_like)

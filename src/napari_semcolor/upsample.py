@@ -28,15 +28,40 @@ def downsample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     exact target. Returns float32.
     """
     image = np.asarray(image, np.float32)
+    return downsample_rows(lambda r0, r1: image[r0:r1], image.shape, shape)
+
+
+def downsample_rows(read, full_shape: tuple[int, ...], shape: tuple[int, int], *, chunk_rows: int = 1024) -> np.ndarray:
+    """:func:`downsample` of an image that is only read in bands of rows (lazy or large input).
+
+    Parameters
+    ----------
+    read : callable(r0, r1) -> (r1 - r0, W[, c]) float32
+        Rows ``r0:r1`` of the full-resolution image.
+    full_shape : (H, W[, c])
+    shape : (h, w)
+        Target shape.
+    chunk_rows : int
+        About this many full-resolution rows are held at once (a multiple of the block height).
+
+    Returns
+    -------
+    (h, w[, c]) float32, identical to ``downsample(read(0, H), shape)``.
+    """
     h, w = shape
-    H, W = image.shape[:2]
+    H, W = full_shape[:2]
     if (H, W) == (h, w):
-        return image.copy()
+        return np.concatenate([np.asarray(read(r0, min(r0 + chunk_rows, H)), np.float32) for r0 in range(0, H, chunk_rows)])
     ky, kx = max(1, H // h), max(1, W // w)
-    if ky > 1 or kx > 1:
-        Hc, Wc = (H // ky) * ky, (W // kx) * kx
-        blocks = image[:Hc, :Wc].reshape(Hc // ky, ky, Wc // kx, kx, *image.shape[2:])
-        image = blocks.mean(axis=(1, 3), dtype=np.float32)
+    Hc, Wc = (H // ky) * ky, (W // kx) * kx
+    step = max(1, chunk_rows // ky) * ky
+    bands = []
+    for r0 in range(0, Hc, step):
+        band = np.asarray(read(r0, min(r0 + step, Hc)), np.float32)[:, :Wc]
+        if ky > 1 or kx > 1:
+            band = band.reshape(band.shape[0] // ky, ky, Wc // kx, kx, *band.shape[2:]).mean(axis=(1, 3), dtype=np.float32)
+        bands.append(band)
+    image = np.concatenate(bands) if len(bands) > 1 else bands[0]
     if image.shape[:2] != (h, w):
         image = resize_linear(image, (h, w))
     return image
@@ -109,9 +134,15 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int = 2, eps
 def apply_coefficients(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, rows: slice | None = None) -> np.ndarray:
     """Full-resolution a*b* = upsampled A · L*/100 + upsampled B (optionally for ``rows`` only)."""
     rows = rows or slice(0, L_full.shape[0])
+    return coefficients_at_rows(A, B, L_full[rows], rows, L_full.shape)
+
+
+def coefficients_at_rows(A: np.ndarray, B: np.ndarray, L_rows: np.ndarray, rows: slice, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`apply_coefficients` for the rows ``rows`` of a full-resolution image of ``shape``,
+    given only those rows of its L* (``L_rows``), so the full L* never has to exist."""
     c = A.shape[-1]
-    AB = resize_linear(np.concatenate([A, B], axis=-1), L_full.shape, rows)  # one pass for both
-    return AB[..., :c] * (L_full[rows, :, None] / 100) + AB[..., c:]
+    AB = resize_linear(np.concatenate([A, B], axis=-1), shape, rows)  # one pass for both
+    return AB[..., :c] * (L_rows[..., None] / 100) + AB[..., c:]
 
 
 def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:

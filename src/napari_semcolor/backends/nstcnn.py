@@ -273,13 +273,34 @@ def fitted_net(lab: np.ndarray, mask: np.ndarray, params: dict, seed: int, job: 
     return net
 
 
-def apply(net, L: np.ndarray) -> np.ndarray:
-    """Run a fitted net on an (h, w) L* image; returns (h, w, 2) float32 a*b*."""
+#: above this many pixels a side the net is applied in tiles (bounded memory at large working sizes)
+APPLY_TILE = 512
+
+
+def apply(net, L: np.ndarray, *, tile: int = APPLY_TILE) -> np.ndarray:
+    """Run a fitted net on an (h, w) L* image; returns (h, w, 2) float32 a*b*.
+
+    Images larger than ``tile`` are processed in ``tile``² tiles, each read with a margin of the
+    net's receptive-field radius (``sum(DILATIONS)`` + 1 pixels): every kept output pixel sees
+    exactly the input it would see in one pass, so tiles need no blending and leave no seam, and
+    the activations (24 channels per pixel) stay a few tens of MB at any working size.
+    """
     import torch
 
+    from napari_semcolor.nets.nstcnn import DILATIONS
+
+    L = np.ascontiguousarray(L, np.float32)
+    h, w = L.shape
+    halo = sum(DILATIONS) + 1
+    out = np.empty((h, w, 2), np.float32)
     with torch.inference_mode():
-        out = net(torch.from_numpy(np.ascontiguousarray(L, np.float32))[None, None])
-    return out[0].permute(1, 2, 0).numpy().astype(np.float32)
+        for y in range(0, h, tile):
+            for x in range(0, w, tile):
+                ya, xa = max(y - halo, 0), max(x - halo, 0)
+                yb, xb = min(y + tile + halo, h), min(x + tile + halo, w)
+                ab = net(torch.from_numpy(np.ascontiguousarray(L[ya:yb, xa:xb]))[None, None])[0].permute(1, 2, 0).numpy()
+                out[y : y + tile, x : x + tile] = ab[y - ya : y - ya + min(tile, h - y), x - xa : x - xa + min(tile, w - x)]
+    return out
 
 
 # -- the backend ----------------------------------------------------------------------------------
