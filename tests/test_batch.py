@@ -58,3 +58,44 @@ def test_batch_resumes_and_reports_failures_without_stopping(folder, tmp_path, c
 def test_no_matching_inputs_is_a_clear_error(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "*.tif"), "-o", str(tmp_path / "out")]) == 2
     assert "no input files" in capsys.readouterr().err
+
+
+def test_batch_writes_every_proposal_and_resumes_them(folder, tmp_path):
+    params = {"backend": "diffusion", "n_samples": 2, "seed": 3, "options": {"steps": 2}}
+    results = run_batch(str(folder / "img*"), tmp_path / "out", params, workers=1)
+    assert [r.status for r in results] == ["done"] * 3, [r.message for r in results]
+    for stem, ext in (("img0", ".png"), ("img2", ".tif")):  # PNG and the tile-written TIFF path
+        read = iio.imread if ext == ".png" else tifffile.imread
+        a, b = (read(tmp_path / "out" / f"{stem}_{i}{ext}") for i in range(2))
+        assert a.shape == b.shape == (96, 128, 3) and not np.array_equal(a, b)  # two different proposals
+        sides = [json.loads((tmp_path / "out" / f"{stem}_{i}{ext}.json").read_text()) for i in range(2)]
+        assert [s["proposal"] for s in sides] == [0, 1]
+    assert not (tmp_path / "out" / "img0.png").exists()
+    again = run_batch(str(folder / "img*"), tmp_path / "out", params, workers=1)
+    assert [r.status for r in again] == ["skipped"] * 3
+
+
+def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, capsys):
+    from napari_semcolor.sem_tiff import detect_databar
+
+    src = tmp_path / "in"
+    src.mkdir()
+    image = make_sem((120, 128), "particles", seed=0, databar=True).image
+    iio.imwrite(src / "bar.png", image)
+    row = detect_databar(image)
+    assert row is not None
+    hints = tmp_path / "hints.csv"
+    hints.write_text("y,x,r,g,b,size\n10,10,230,60,20,6\n")
+    args = ["batch", str(src / "*.png"), "-o", str(tmp_path / "out"), "-q", "--hints", str(hints), "--databar-gray", "--samples", "2", "--option", "steps=2", "--backend", "diffusion"]
+    assert main(args) == 0, capsys.readouterr()
+    for i in range(2):
+        out = iio.imread(tmp_path / "out" / f"bar_{i}.png")
+        side = json.loads((tmp_path / "out" / f"bar_{i}.png.json").read_text())
+        assert side["options"]["steps"] == 2
+        chroma = np.hypot(*np.moveaxis(image_to_lab(out)[..., 1:], -1, 0))
+        assert chroma[row:].max() < 2 and chroma[:row].max() > 10  # bar gray, image coloured
+
+
+def test_bad_option_is_a_clear_error(tmp_path, capsys):
+    assert main(["colorize", str(tmp_path / "x.png"), "-o", str(tmp_path / "y.png"), "--option", "steps"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

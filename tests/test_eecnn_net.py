@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
-from napari_semcolor.backends.base import Job  # noqa: E402
-from napari_semcolor.errors import SemcolorError  # noqa: E402
-from napari_semcolor.nets.eecnn import EECNN, ab_bins, soft_cross_entropy, soft_encode  # noqa: E402
-from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input  # noqa: E402
-from napari_semcolor.weights import REGISTRY, models_dir  # noqa: E402
+from napari_semcolor.backends.base import Job
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.nets.eecnn import EECNN, ab_bins, soft_cross_entropy, soft_encode
+from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input
+from napari_semcolor.weights import REGISTRY, models_dir
 
 
 def _net(seed: int = 0) -> EECNN:
@@ -86,10 +86,9 @@ def test_efficientnet_lite0_shapes_and_tf_same_padding():
 
 @pytest.fixture
 def bundled():
-    """Skip if this checkout has no EE-CNN weights."""
+    """The bundled EE-CNN backend (its weights must be in models/: a missing file fails, not skips)."""
     for name in ("eecnn", "efficientnet_lite0_features"):
-        if name not in REGISTRY or not (models_dir() / REGISTRY[name].filename).is_file():
-            pytest.skip("EE-CNN weights not bundled")
+        assert name in REGISTRY and (models_dir() / REGISTRY[name].filename).is_file(), f"{name} weights missing from models/"
     from napari_semcolor.backends.eecnn import EECNNBackend
 
     return EECNNBackend()

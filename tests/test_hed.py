@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
-from napari_semcolor.errors import SemcolorError  # noqa: E402
-from napari_semcolor.nets.hed import HED, hed_edges, load_hed  # noqa: E402
-from napari_semcolor.weights import REGISTRY  # noqa: E402
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.nets.hed import HED, hed_edges, load_hed
+from napari_semcolor.weights import REGISTRY
 
 HERE = Path(__file__).resolve().parent
 

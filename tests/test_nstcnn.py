@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import tifffile
 
-torch = pytest.importorskip("torch")
+import torch
 
-from napari_semcolor import Cancelled, colorize  # noqa: E402
-from napari_semcolor.backends import nstcnn  # noqa: E402
-from napari_semcolor.backends.base import Job  # noqa: E402
-from napari_semcolor.cli import main  # noqa: E402
-from napari_semcolor.color import compose, image_to_lab, to_lightness  # noqa: E402
-from napari_semcolor.errors import SemcolorError  # noqa: E402
-from napari_semcolor.nets.nstcnn import NSTCNN  # noqa: E402
-from napari_semcolor.synthetic import make_sem, paint, region_colors  # noqa: E402
+from napari_semcolor import Cancelled, colorize
+from napari_semcolor.backends import nstcnn
+from napari_semcolor.backends.base import Job
+from napari_semcolor.cli import main
+from napari_semcolor.color import compose, image_to_lab, to_lightness
+from napari_semcolor.errors import SemcolorError
+from napari_semcolor.nets.nstcnn import NSTCNN
+from napari_semcolor.synthetic import make_sem, paint, region_colors
 
 FAST = {"iterations": 80, "seconds": 2.0}
 

@@ -62,6 +62,8 @@ def test_napari_reader_sets_scale_units_and_databar(tmp_path, sem_with_bar, make
     assert tuple(layer.scale) == pytest.approx((2.5, 2.5))
     assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
     assert layer.metadata["sem"]["databar_row"] == int(np.argmax((sem_with_bar.labels == -1).any(axis=1)))
+    assert isinstance(layer.data, np.memmap) and not layer.data.flags.writeable  # opened lazily, read-only
+    np.testing.assert_array_equal(layer.data, sem_with_bar.image)
     from napari_semcolor._widgets.reader import get_reader
 
     assert get_reader(str(tmp_path / "plain.tif")) is None  # no pixel size: napari's own reader handles it

@@ -3,11 +3,9 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-
-from napari_semcolor._widgets.colorize import ColorizeWidget  # noqa: E402
-from napari_semcolor.color import compose, image_to_lab, to_lightness  # noqa: E402
-from napari_semcolor.synthetic import make_sem  # noqa: E402
+from napari_semcolor._widgets.colorize import ColorizeWidget
+from napari_semcolor.color import compose, image_to_lab, to_lightness
+from napari_semcolor.synthetic import make_sem
 
 
 def _tinted(seed, ab, shape=(96, 96)):

@@ -53,43 +53,67 @@ def _fingerprint(src: Path, params: dict) -> str:
     return h.hexdigest()
 
 
+def _sidecar(out: Path) -> Path:
+    return out.with_name(out.name + ".json")
+
+
+def _up_to_date(out: Path, fingerprint: str) -> bool:
+    """True if ``out`` and its sidecar exist and the sidecar was written for ``fingerprint``."""
+    sidecar = _sidecar(out)
+    if not (out.is_file() and sidecar.is_file()):
+        return False
+    try:
+        return json.loads(sidecar.read_text()).get("batch_fingerprint") == fingerprint
+    except ValueError:
+        return False  # a damaged sidecar: redo the file
+
+
+def _metadata(metadata: dict, src: Path, fingerprint: str, index: int, count: int) -> dict:
+    extra = {"proposal": index} if count > 1 else {}
+    return {**metadata, **extra, "input": str(src), "batch_fingerprint": fingerprint}
+
+
 def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
     """Colour one file (the unit of work of a batch); never raises for a bad file."""
     import time
 
-    from napari_semcolor.io import create_tiff, read_image, write_result, write_sidecar
+    from napari_semcolor.io import create_tiff, numbered, read_image, write_result, write_sidecar
     from napari_semcolor.pipeline import colorize
-    from napari_semcolor.sem_tiff import read_sem_tiff
+    from napari_semcolor.sem_tiff import databar_mask, read_sem_tiff
 
     src, out = Path(src), Path(out)
     t0 = time.perf_counter()
     try:
         fingerprint = _fingerprint(src, params)
-        sidecar = out.with_name(out.name + ".json")
-        if out.is_file() and sidecar.is_file():
-            try:
-                if json.loads(sidecar.read_text()).get("batch_fingerprint") == fingerprint:
-                    return FileResult(str(src), str(out), "skipped", "output is up to date")
-            except ValueError:
-                pass  # a damaged sidecar: redo the file
+        n = int(params.get("n_samples", 1))
+        outs = [numbered(out, i, n) for i in range(n)]  # OUT, or OUT_0 … OUT_{n-1} for proposals
+        if all(_up_to_date(o, fingerprint) for o in outs):
+            return FileResult(str(src), str(out), "skipped", "output is up to date")
         pixel_size = None
         if src.suffix.lower() in (".tif", ".tiff"):
             sem = read_sem_tiff(src, lazy=True)  # uncompressed TIFFs are memory-mapped
             image, pixel_size = sem.data, sem.pixel_size
         else:
             image = read_image(src)
-        if out.suffix.lower() in (".tif", ".tiff") and image.ndim == 2 and params.get("n_samples", 1) == 1:
-            sidecar.unlink(missing_ok=True)  # an interrupted write must not look up to date
-            try:  # written tile by tile into a memory-mapped TIFF
-                result = colorize(image, **params, out=create_tiff(out, (*image.shape, 3), pixel_size=pixel_size))
+        kwargs = {k: v for k, v in params.items() if k != "databar_gray"}
+        if params.get("databar_gray") and image.ndim == 2:
+            kwargs["keep_gray"] = databar_mask(image)
+        for o in outs:  # an interrupted write must not look up to date
+            _sidecar(o).unlink(missing_ok=True)
+        if out.suffix.lower() in (".tif", ".tiff") and image.ndim == 2:
+            try:  # written tile by tile into memory-mapped TIFFs
+                result = colorize(image, **kwargs, out=[create_tiff(o, (*image.shape, 3), pixel_size=pixel_size) for o in outs])
             except BaseException:
-                out.unlink(missing_ok=True)
+                for o in outs:
+                    o.unlink(missing_ok=True)
                 raise
-            write_sidecar(out, {**result.metadata, "input": str(src), "batch_fingerprint": fingerprint}, pixel_size)
+            for i, (o, written) in enumerate(zip(outs, result.rgb)):
+                written.flush()
+                write_sidecar(o, _metadata(result.metadata, src, fingerprint, i, n), pixel_size)
         else:
-            result = colorize(image, **params)
-            metadata = {**result.metadata, "input": str(src), "batch_fingerprint": fingerprint}
-            write_result(out, result.image, pixel_size=pixel_size, metadata=metadata)
+            result = colorize(image, **kwargs)
+            for i, o in enumerate(outs):
+                write_result(o, result.rgb[i], pixel_size=pixel_size, metadata=_metadata(result.metadata, src, fingerprint, i, n))
         return FileResult(str(src), str(out), "done", seconds=time.perf_counter() - t0)
     except Exception as exc:  # one bad file must not stop the batch
         return FileResult(str(src), str(out), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)

@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--reference", action="append", default=[], metavar="LABEL=IMAGE", help="colour reference for a region (0 = everything else); repeatable")
     c.add_argument("--samples", type=int, default=1, help="number of proposals (default 1)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    c.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a backend option, e.g. steps=20 or temperature=1 (diffusion); repeatable")
     c.add_argument("--working-size", type=int, help="long side of the working resolution (default: the backend's)")
     c.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="torch device (default auto)")
     c.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
@@ -74,7 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", required=True, help="output folder: <name>.png (TIFF inputs: <name>.tif) + <name>.<ext>.json sidecars")
     b.add_argument("--backend", default="propagate", choices=available())
     b.add_argument("--hints", help="hints CSV applied to every file (same format as colorize)")
+    b.add_argument("--samples", type=int, default=1, help="proposals per file (several → <name>_0, <name>_1, …)")
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a backend option (as for colorize); repeatable")
+    b.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
+    b.add_argument("--databar-gray", action="store_true", help="detect each file's instrument data bar and keep it gray")
     b.add_argument("--working-size", type=int)
     b.add_argument("--same-gray", type=float, default=0.0, metavar="S")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
@@ -120,6 +125,24 @@ def _progress(quiet: bool):
             print(file=sys.stderr)
 
     return show
+
+
+def _parse_options(items: list[str]) -> dict:
+    """``["steps=20", "sampler=ddim"]`` → ``{"steps": 20, "sampler": "ddim"}`` (numbers read as numbers)."""
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SemcolorError(f"--option {item!r}: write KEY=VALUE, e.g. steps=20")
+        for kind in (int, float):
+            try:
+                options[key.strip()] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            options[key.strip()] = value.strip()
+    return options
 
 
 def _parse_references(items: list[str]) -> dict:
@@ -178,8 +201,9 @@ def _colorize(args) -> int:
     from napari_semcolor import hints as hints_mod
     from napari_semcolor.io import create_tiff, numbered, read_image, write_result
     from napari_semcolor.pipeline import colorize
-    from napari_semcolor.sem_tiff import detect_databar, read_sem_tiff
+    from napari_semcolor.sem_tiff import databar_mask, read_sem_tiff
 
+    options = _parse_options(args.option)  # argument mistakes before reading anything
     pixel_size = None
     if Path(args.input).suffix.lower() in (".tif", ".tiff"):
         sem = read_sem_tiff(args.input, lazy=True)  # uncompressed TIFFs are memory-mapped
@@ -191,6 +215,7 @@ def _colorize(args) -> int:
         "hints": hints_mod.read_csv(args.hints) if args.hints else [],
         "n_samples": args.samples,
         "seed": args.seed,
+        "options": options,
         "working_size": args.working_size,
         "nan": args.nan,
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
@@ -200,12 +225,7 @@ def _colorize(args) -> int:
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
     labels = read_image(args.labels) if args.labels else None
-    keep_gray = None
-    if args.databar_gray and image.ndim == 2:
-        row = detect_databar(image)
-        if row is not None:
-            keep_gray = np.zeros(np.shape(image), bool)
-            keep_gray[row:] = True
+    keep_gray = databar_mask(image) if args.databar_gray and image.ndim == 2 else None
     n = params["n_samples"]
     tiff_out = Path(args.output).suffix.lower() in (".tif", ".tiff") and image.ndim == 2
     outs = [numbered(args.output, i, n) for i in range(n)]
@@ -268,10 +288,14 @@ def _batch(args) -> int:
     params = {
         "backend": args.backend,
         "hints": hints_mod.read_csv(args.hints) if args.hints else [],
+        "n_samples": args.samples,
         "seed": args.seed,
+        "options": _parse_options(args.option),
         "working_size": args.working_size,
+        "nan": args.nan,
         "same_gray": args.same_gray,
         "device": args.device,
+        "databar_gray": args.databar_gray,
     }
 
     def show(done: int, total: int, r) -> None:

@@ -129,6 +129,21 @@ def _tiff_pixel_size(tags: dict):
     return (1 / (fy * per_metre), 1 / (fx * per_metre)), "tiff"
 
 
+def databar_mask(image, row: int | None = None) -> np.ndarray | None:
+    """A (H, W) bool mask of the data bar (to keep gray), or None if there is none.
+
+    ``row`` is where the bar starts if already known (e.g. from the reader's metadata); otherwise
+    it is detected with :func:`detect_databar` (2D images only).
+    """
+    if row is None and len(np.shape(image)) == 2:
+        row = detect_databar(image)
+    if row is None:
+        return None
+    mask = np.zeros(np.shape(image)[:2], bool)
+    mask[int(row) :] = True
+    return mask
+
+
 def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fraction: float = 0.3) -> int | None:
     """First row of an instrument data bar at the bottom of ``image``, or None.
 

@@ -283,18 +283,10 @@ class ColorizeWidget(Container):
     @staticmethod
     def _databar_mask(source, plane):
         """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
-        import numpy as np
-
-        from napari_semcolor.sem_tiff import detect_databar
+        from napari_semcolor.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
-        if row is None and plane.ndim == 2:
-            row = detect_databar(plane)
-        if row is None:
-            return None
-        mask = np.zeros(plane.shape[:2], bool)
-        mask[int(row) :] = True
-        return mask
+        return databar_mask(plane, row)
 
     def _set_running(self, running: bool) -> None:
         from napari.utils import progress

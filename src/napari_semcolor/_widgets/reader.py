@@ -1,6 +1,7 @@
 """napari reader for SEM TIFFs: pixel size → layer scale and units, data bar row → metadata.
 
-It only claims TIFFs that carry a pixel size (FEI/Thermo, Zeiss, or a real TIFF resolution), so
+Uncompressed TIFFs are memory-mapped read-only, so a 16k × 16k micrograph opens without being read
+into memory (the Colourize dock reads it in tiles). It only claims TIFFs that carry a pixel size (FEI/Thermo, Zeiss, or a real TIFF resolution), so
 napari's own reader keeps handling every other TIFF.
 """
 
@@ -17,7 +18,7 @@ def get_reader(path):
     from napari_semcolor.sem_tiff import read_sem_tiff
 
     try:
-        image = read_sem_tiff(path)
+        image = read_sem_tiff(path, lazy=True)  # big uncompressed TIFFs open as read-only memory maps
     except SemcolorError:
         return None
     if image.pixel_size is None:
