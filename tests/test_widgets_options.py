@@ -37,6 +37,17 @@ def test_backend_options_appear_only_for_their_backend(docked, backend, shown, h
         assert _shown(always)
 
 
+def test_stack_control_only_for_images_with_planes(docked):
+    viewer, image, points, widget = docked
+    assert not _shown(widget.planes)  # a 2D image: nothing to choose
+    stack = viewer.add_image(np.stack([image.data, image.data]), name="stack")
+    widget.image.value = stack
+    assert _shown(widget.planes)
+    rgb = viewer.add_image(np.zeros((8, 9, 3), np.uint8), name="rgb", rgb=True)
+    widget.image.value = rgb
+    assert not _shown(widget.planes)  # RGB: the last axis is colour, not planes
+
+
 def test_hidden_options_are_not_sent_to_the_core(docked):
     viewer, image, points, widget = docked
     widget.samples.value = 4

@@ -98,3 +98,32 @@ def test_a_single_result_removes_the_readout(docked):
     widget._add_result(image, ColorizeResult(rgb[:1], {"backend": "diffusion", "seconds": 0.0}))
     assert widget._on_mouse_move not in viewer.mouse_move_callbacks
     assert widget.suggest_label.native.isHidden() and widget.keep_button.native.isHidden()
+
+
+def test_proposals_of_a_stack_plane_have_their_own_slider(make_napari_viewer, qtbot, scene):
+    from napari_semcolor._widgets.colorize import ColorizeWidget
+
+    viewer = make_napari_viewer()
+    stack = np.stack([scene.image, scene.image[::-1], scene.image])
+    image = viewer.add_image(stack, name="zstack", scale=(3.0, 0.5, 0.5))
+    widget = ColorizeWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.backend.value = "diffusion"
+    widget.samples.value = 2
+    widget.diffusion_options["steps"].value = 2
+    viewer.dims.set_current_step(0, 1)
+    widget.run()
+    qtbot.waitUntil(lambda: "zstack (diffusion)" in viewer.layers and widget.run_button.enabled, timeout=120_000)
+    proposals = viewer.layers["zstack (diffusion)"]
+    assert proposals.data.shape == (2, 1, *scene.image.shape, 3)  # sample axis, then the plane
+    assert viewer.dims.ndim == 4 and tuple(viewer.dims.range[1][:2]) == (0.0, 6.0)  # z keeps its own slider
+    np.testing.assert_allclose(proposals.translate[1], 3.0)  # sits at plane 1 (scale 3)
+    assert viewer.dims.point[1] == 3.0  # still on plane 1
+    viewer.dims.set_current_step(0, 1)  # the second proposal …
+    assert viewer.dims.point[1] == 3.0  # … and z did not move
+    kept = widget.keep_proposal()
+    np.testing.assert_array_equal(kept.data, proposals.data[1])
+    np.testing.assert_allclose(kept.translate[0], 3.0)
+    widget.show_suggestions(20, 30)
+    assert widget.suggest_label.value.startswith("pixel (20, 30)")
+    np.testing.assert_array_equal(image.data, stack)

@@ -45,6 +45,17 @@ TEMPERATURE_CHOICES = ("0.3", "0.6", "0.8", "1.0", "1.2")
 SWATCHES_PER_ROW = 8
 
 
+def _checkbox(text: str, label: str, value: bool) -> CheckBox:
+    """A checkbox with a label in the form's left column and a text beside the box.
+
+    magicgui treats ``text`` and ``label`` of a button as synonyms and warns if both are given,
+    though it shows both; setting the label afterwards gives the same widget without the warning.
+    """
+    box = CheckBox(value=value, text=text)
+    box.label = label
+    return box
+
+
 class ColorizeWidget(Container):
     """Dock widget: choose image, hints, labels and backend; Run adds (or updates) an RGB layer."""
 
@@ -74,11 +85,11 @@ class ColorizeWidget(Container):
         }
         self.device = ComboBox(choices=["auto", "cpu", "cuda", "mps"], value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
-        self.live = CheckBox(value=False, text="re-run when the hints change", label="live")
-        self.keep_previous = CheckBox(value=False, text="add a new layer each run", label="keep previous results")
-        self.one_colour = CheckBox(value=False, text="one colour per region", label="regions")
+        self.live = _checkbox("re-run when the hints change", "live", False)
+        self.keep_previous = _checkbox("add a new layer each run", "keep previous results", False)
+        self.one_colour = _checkbox("one colour per region", "regions", False)
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
-        self.databar_gray = CheckBox(value=True, text="keep the instrument data bar gray", label="data bar")
+        self.databar_gray = _checkbox("keep the instrument data bar gray", "data bar", True)
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
@@ -102,6 +113,7 @@ class ColorizeWidget(Container):
         self.labels_layer.changed.connect(self.fill_region_table)
         self.refresh_regions.changed.connect(self.fill_region_table)
         self.backend.changed.connect(self._on_backend)
+        self.image.changed.connect(self._on_image)
         self.hints.changed.connect(self._bind_live)
         self.live.changed.connect(self._bind_live)
         self._live_layer = None
@@ -111,6 +123,7 @@ class ColorizeWidget(Container):
         self._latest = (0.0, "")
         self.worker = None
         self._on_backend()
+        self._on_image()
 
     # -- actions ---------------------------------------------------------------------------
     def run(self, *_, live: bool = False):
@@ -130,14 +143,14 @@ class ColorizeWidget(Container):
             return None
         self._cancel = threading.Event()
         self._latest = (0.0, "starting")
-        cancel, source = self._cancel, job.pop("source")
+        cancel, source, lead = self._cancel, job.pop("source"), job.pop("lead")
         function = colorize_stack if job.pop("whole_stack") else colorize
         new_layer = bool(self.keep_previous.value) and not live
 
         def on_progress(fraction: float, message: str) -> None:
             self._latest = (fraction, message)  # read by the GUI timer, never touches Qt here
 
-        @thread_worker(connect={"returned": lambda result: self._add_result(source, result, new_layer=new_layer, live=live), "errored": self._on_error, "finished": self._on_finished})
+        @thread_worker(connect={"returned": lambda result: self._add_result(source, result, new_layer=new_layer, live=live, lead=lead), "errored": self._on_error, "finished": self._on_finished})
         def work():
             return function(**job, progress=on_progress, cancel=cancel)
 
@@ -238,6 +251,11 @@ class ColorizeWidget(Container):
             if nst:
                 ref.reset_choices()
 
+    def _on_image(self, *_) -> None:
+        """The stack control only for images with planes (not 2D gray or RGB)."""
+        layer = self.image.value
+        self.planes.visible = layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2
+
     def _diffusion_options(self) -> dict:
         """The diffusion controls as ``job.options``; an "auto" temperature is left to the backend."""
         options = {k: w.value for k, w in self.diffusion_options.items()}
@@ -260,6 +278,7 @@ class ColorizeWidget(Container):
         job = {
             "source": source,
             "whole_stack": whole_stack,
+            "lead": () if whole_stack else lead,
             "image": source.data if whole_stack else plane,
             "backend": self.backend.value,
             "hints": hints_from_layer(self.hints.value, lead, source, keep_planes=whole_stack),
@@ -320,7 +339,7 @@ class ColorizeWidget(Container):
                 pbar.refresh()
         self.status.value = f"{fraction:.0%} {message}"
 
-    def _add_result(self, source, result, new_layer: bool = False, live: bool = False) -> None:
+    def _add_result(self, source, result, new_layer: bool = False, live: bool = False, lead: tuple[int, ...] = ()) -> None:
         """Show ``result``: update the output layer in place, or add a layer of its own.
 
         ``new_layer`` (keep previous results): a new layer, named ``"<image> (<backend>) run N"``
@@ -330,7 +349,14 @@ class ColorizeWidget(Container):
         name = f"{source.name} ({result.metadata['backend']})"
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
         spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
-        kwargs = output_kwargs(source, name, result.metadata, len(result.rgb), spatial)
+        plane = lead if len(result.rgb) > 1 else ()
+        if plane:
+            # proposals of one plane of a stack: (n, 1, …, H, W, 3) at that plane, so the sample
+            # slider is an axis of its own instead of the stack's first one
+            n, h, w = result.rgb.shape[:3]
+            data = result.rgb.reshape(n, *(1,) * len(plane), h, w, 3)
+            spatial = 2 + len(plane)
+        kwargs = output_kwargs(source, name, result.metadata, len(result.rgb), spatial, plane)
         kwargs.pop("name")
         if new_layer:
             layer = self.viewer.add_image(data, name=free_name([layer.name for layer in self.viewer.layers], name), **kwargs)
@@ -387,7 +413,8 @@ class ColorizeWidget(Container):
         """Fill the readout with the colours of pixel (``y``, ``x``) of the proposals layer."""
         from napari_semcolor.proposals import colours_at
 
-        found = colours_at(self._proposals.data, y, x)
+        data = self._proposals.data
+        found = colours_at(data.reshape(data.shape[0], *data.shape[-3:]), y, x)  # drop a stack's size-1 plane axes
         if found is None:
             self.suggest_swatches.visible = False
             self.suggest_label.value = "the cursor is outside the proposals"

@@ -53,14 +53,17 @@ def gray_plane(layer, current_step: tuple[int, ...]) -> tuple[np.ndarray, tuple[
     return np.asarray(plane), lead
 
 
-def output_kwargs(source, name: str, metadata: dict, n_samples: int, spatial_dims: int = 2) -> dict:
+def output_kwargs(source, name: str, metadata: dict, n_samples: int, spatial_dims: int = 2, plane: tuple[int, ...] = ()) -> dict:
     """Layer keyword arguments for a result: source scale/translate/units kept, metadata attached.
 
     ``spatial_dims`` is how many trailing axes of the source the result has (2 for one plane, the
-    source's ndim for a whole stack).
+    source's ndim for a whole stack or for proposals of one plane). ``plane``: the leading indices
+    of that plane, when the result's leading axes have size 1 and must sit at it.
     """
     scale = list(source.scale[-spatial_dims:])
     translate = list(source.translate[-spatial_dims:])
+    for i, index in enumerate(plane):  # size-1 axes placed at the plane they come from
+        translate[i] += index * scale[i]
     units = list(getattr(source, "units", ())[-spatial_dims:]) if getattr(source, "units", None) is not None else None
     if n_samples > 1:  # a leading sample axis
         scale, translate = [1.0, *scale], [0.0, *translate]
