@@ -9,7 +9,7 @@ original, and colourfulness (Hasler & Süsstrunk) next to the original's; for di
 over 9 proposals and the best of 9 (PSNR). Diversity: mean pairwise a*b* distance between the 9
 proposals, over the whole image with no hints, and near (≤ 4 px) / far from the hints with 50.
 
-    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature 0.6]
+    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature T]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     p.add_argument("--images", type=int, default=0, help="use the first N validation images (0 = all)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--temperature", type=float, default=0.6)
+    p.add_argument("--temperature", type=float, help="default: the backend's (0.6 with hints, 1 without)")
     p.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     args = p.parse_args()
 
@@ -106,13 +106,14 @@ def main() -> None:
     rows = {n: {k: [] for k in ("prop_psnr", "prop_ssim", "prop_cf", "diff_psnr", "diff_best", "diff_ssim", "diff_cf", "gt_cf")} for n in args.counts}
     div_none, div_near, div_far = [], [], []
     t0 = time.perf_counter()
+    options = {"steps": args.steps} if args.temperature is None else {"steps": args.steps, "temperature": args.temperature}
     for i, path in enumerate(val):
         truth, gray = load_square(path)
         for n in args.counts:
             hints = make_hints(truth, n, seed=1000 * n + i)
             r = rows[n]
             prop = colorize(gray, "propagate", hints).image
-            diff = colorize(gray, "diffusion", hints, n_samples=9, seed=i, device="cpu", options={"steps": args.steps, "temperature": args.temperature}).rgb
+            diff = colorize(gray, "diffusion", hints, n_samples=9, seed=i, device="cpu", options=options).rgb
             r["gt_cf"].append(colourfulness(truth))
             r["prop_psnr"].append(psnr(prop, truth))
             r["prop_ssim"].append(ssim(prop, truth))
@@ -134,7 +135,8 @@ def main() -> None:
                 div_far.append(pairwise_ab(ab, ~near))
         print(f"# image {i + 1}/{len(val)} done, {time.perf_counter() - t0:.0f}s", flush=True)
 
-    print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, temperature {args.temperature}, 9 proposals\n")
+    temperature = "the backend's default (0.6 with hints, 1 without)" if args.temperature is None else args.temperature
+    print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, temperature {temperature}, 9 proposals\n")
     print("| hints | propagate PSNR | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) | propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |")
     print("|---|---|---|---|---|---|---|")
     for n in args.counts:
