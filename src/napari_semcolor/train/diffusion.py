@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--net-size", type=int, default=NET_SIZE, help=f"long side the network runs at (the working images are {WORK} px)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--t-power", type=float, default=1.0, help="noise levels t = U**p: p < 1 trains the noisy end (the posterior mean the low-temperature samples lean on) more")
     args = p.parse_args(argv)
 
     import torch
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
         idx = rng.integers(0, len(pool), args.batch)
         batch = torch.from_numpy(pool[idx]).permute(0, 3, 1, 2)
         cond, x0 = augment(batch, rng)
-        logsnr = logsnr_of(torch.from_numpy(rng.uniform(0, 1, args.batch)).float())
+        logsnr = logsnr_of(torch.from_numpy(rng.uniform(0, 1, args.batch) ** args.t_power).float())
         noise = torch.from_numpy(rng.standard_normal(x0.shape)).float()
         x_t, v = add_noise(x0, logsnr, noise)
         loss = torch.mean((model(x_t, logsnr, cond) - v) ** 2)
