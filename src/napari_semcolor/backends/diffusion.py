@@ -2,8 +2,9 @@
 
 The ``propagate`` result for the user's hints is the starting point; a small conditional U-Net
 (:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − propagate at a lower
-resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint") and the
-propagated colours. The sampled residual is upsampled edge-aware and added back:
+resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint"), the
+propagated colours and (networks with 10 input channels) the hint colours spread by appearance
+(:mod:`napari_semcolor.appearance`: regions that look alike usually share a colour). The sampled residual is upsampled edge-aware and added back:
 
     ab = propagate(hints) + guided_upsample(residual)
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_semcolor.appearance import appearance_colours
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.errors import SemcolorError
@@ -58,18 +60,23 @@ def shrink_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, shape: tuple[int, i
     return ab, mask
 
 
-def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, net_size: int = NET_SIZE) -> dict[str, np.ndarray]:
+def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, net_size: int = NET_SIZE, appearance: bool = False) -> dict[str, np.ndarray]:
     """Everything the network sees, at :func:`net_shape` of the working resolution.
 
-    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2).
+    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2),
+    and with ``appearance`` also ``app`` (h, w, 2): the hint colours spread by appearance
+    (computed at the working resolution, where the texture statistics are finer).
     """
     shape = net_shape(L.shape, net_size)
     ab, mask = shrink_hints(hint_ab, hint_mask, shape)
-    return {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(prop, shape)}
+    inputs = {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(prop, shape)}
+    if appearance:
+        inputs["app"] = downsample(appearance_colours(L, hint_ab, hint_mask), shape)
+    return inputs
 
 
 def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
-    """Conditioning tensor (1, 6, H, W) padded (reflect) up to a multiple of ``multiple``, and the pad."""
+    """Conditioning tensor (1, 6 or 8, H, W) padded (reflect) up to a multiple of ``multiple``, and the pad."""
     import torch
     import torch.nn.functional as F
 
@@ -78,7 +85,8 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
     h, w = inputs["L"].shape
     ph, pw = (-h) % multiple, (-w) % multiple
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]  # noqa: E731
-    cond = conditioning(t(inputs["L"][..., None]), t(inputs["hint_ab"]), t(inputs["hint_mask"][..., None]), t(inputs["prop"]))
+    app = t(inputs["app"]) if "app" in inputs else None
+    cond = conditioning(t(inputs["L"][..., None]), t(inputs["hint_ab"]), t(inputs["hint_mask"][..., None]), t(inputs["prop"]), app)
     if ph or pw:
         mode = "reflect" if ph < h and pw < w else "replicate"
         cond = F.pad(cond, (0, pw, 0, ph), mode=mode)
@@ -86,7 +94,7 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
 
 
 def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None):
-    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, 6, H, W).
+    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, C, H, W).
 
     ``temperature`` scales the starting noise: below 1 the proposals move towards the average
     colouring (less varied, closer on average to the truth), 0 gives the same proposal n times.
@@ -187,7 +195,10 @@ class DiffusionBackend:
         job.report(0.0, "propagating hints")
         prop = propagate(job.L, job.hint_ab, job.hint_mask, job.labels, cancel=job.cancel)
         job.check_cancel()
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", model.net_size)))
+        from napari_semcolor.nets.unet import IN_CHANNELS
+
+        appearance = model.in_channels > IN_CHANNELS  # the network also sees the hint colours spread by appearance
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", model.net_size)), appearance)
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
