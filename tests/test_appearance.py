@@ -42,3 +42,13 @@ def test_gray_hints_pull_towards_neutral():
     hint_ab, mask = rasterize([Hint(18, 18, (0.5, 0.5, 0.5), 4), Hint(45, 45, (0.2, 0.3, 0.8), 4)], L.shape)
     ab = appearance_colours(L, hint_ab, mask)
     assert np.hypot(*ab[75, 75]) < 5  # a disc: like the gray-hinted one
+
+
+def test_labels_keep_colours_in_their_region():
+    L, discs = _two_phase(3)
+    labels = np.where(np.arange(96)[None, :] < 48, 1, 2) * np.ones((96, 1), int)  # left / right halves
+    hint_ab, mask = rasterize([Hint(18, 18, (0.8, 0.2, 0.2), 4), Hint(45, 20, (0.2, 0.3, 0.8), 4)], L.shape)  # both on the left
+    ab = appearance_colours(L, hint_ab, mask, labels=labels)
+    assert np.isfinite(ab[:, :48]).all() and np.isnan(ab[:, 48:]).all()  # the right half has no hint of its own
+    free = appearance_colours(L, hint_ab, mask)
+    assert np.isfinite(free).all()

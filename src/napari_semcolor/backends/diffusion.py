@@ -17,7 +17,8 @@ Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "d
 ``temperature`` (scale of the starting noise; lower = less varied proposals, closer on average
 to the truth; 1 = the model's own spread; default 0.6 with hints, 1 without, where distinct
 automatic proposals are the point),
-``net_size`` (long side the network runs at; default: the resolution the bundled weights were
+``network`` (default True; False returns the starting point the network would correct, for
+measuring what the network adds), ``net_size`` (long side the network runs at; default: the resolution the bundled weights were
 trained at, stored in their metadata).
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_semcolor.appearance import appearance_colours
+from napari_semcolor.appearance import MIX, appearance_colours
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.errors import SemcolorError
@@ -60,18 +61,31 @@ def shrink_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, shape: tuple[int, i
     return ab, mask
 
 
-def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, net_size: int = NET_SIZE, appearance: bool = False) -> dict[str, np.ndarray]:
+def starting_point(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, appearance: bool, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The colouring the network corrects, and the appearance guess (None for 8-channel networks).
+
+    With ``appearance``: ``(1 − MIX)·prop + MIX·appearance_colours(…)``, all at the working resolution
+    (the texture statistics are finer there); otherwise ``prop`` itself. With ``labels`` the
+    appearance guess stays within each region (``prop`` where a region has no hint).
+    """
+    if not appearance:
+        return prop, None
+    app = appearance_colours(L, hint_ab, hint_mask, labels=labels)
+    app = np.where(np.isfinite(app), app, prop)
+    return ((1 - MIX) * prop + MIX * app).astype(np.float32), app
+
+
+def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, base: np.ndarray, net_size: int = NET_SIZE, app: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Everything the network sees, at :func:`net_shape` of the working resolution.
 
-    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2),
-    and with ``appearance`` also ``app`` (h, w, 2): the hint colours spread by appearance
-    (computed at the working resolution, where the texture statistics are finer).
+    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2):
+    the starting point ``base`` (see :func:`starting_point`), and with ``app`` also ``app`` (h, w, 2).
     """
     shape = net_shape(L.shape, net_size)
     ab, mask = shrink_hints(hint_ab, hint_mask, shape)
-    inputs = {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(prop, shape)}
-    if appearance:
-        inputs["app"] = downsample(appearance_colours(L, hint_ab, hint_mask), shape)
+    inputs = {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(base, shape)}
+    if app is not None:
+        inputs["app"] = downsample(app, shape)
     return inputs
 
 
@@ -197,8 +211,11 @@ class DiffusionBackend:
         job.check_cancel()
         from napari_semcolor.nets.unet import IN_CHANNELS
 
-        appearance = model.in_channels > IN_CHANNELS  # the network also sees the hint colours spread by appearance
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", model.net_size)), appearance)
+        appearance = model.in_channels > IN_CHANNELS  # 10-channel networks start from the appearance mix
+        base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
+        if not opts.get("network", True):  # diagnostic: the starting point alone, no sampling
+            return honour_hints(np.repeat(base[None], job.n_samples, axis=0), job.L, job.hint_ab, job.hint_mask, job.labels)
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, int(opts.get("net_size", model.net_size)), app)
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
@@ -215,7 +232,7 @@ class DiffusionBackend:
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
-        out = np.stack([residual_to_ab(r, inputs["L"], job.L, prop) for r in res])
+        out = np.stack([residual_to_ab(r, inputs["L"], job.L, base) for r in res])
         job.check_cancel()
         out = honour_hints(out, job.L, job.hint_ab, job.hint_mask, job.labels)
         job.report(1.0, "sampled")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, to_tensor_cond
+from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, starting_point, to_tensor_cond
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
@@ -122,7 +122,8 @@ def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_f
         L, ab = lab[..., 0], lab[..., 1:]
     hint_ab, mask = simulate_hints(ab, rng)
     prop = propagate(L, hint_ab, mask)
-    inp = net_inputs(L, hint_ab, mask, prop, net_size, appearance)
+    base, app = starting_point(L, hint_ab, mask, prop, appearance)
+    inp = net_inputs(L, hint_ab, mask, base, net_size, app)
     truth = downsample(ab, inp["L"].shape)
     parts = [inp["L"][..., None], inp["hint_ab"], inp["hint_mask"][..., None], inp["prop"], truth]
     return np.concatenate(parts + ([inp["app"]] if appearance else []), axis=-1).astype(np.float32)
@@ -190,11 +191,12 @@ def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10,
     ours, base = [], []
     with torch.inference_mode():
         for item in vset:
-            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], item["prop"], net_size, appearance)
+            start, app = starting_point(item["L"], item["hint_ab"], item["mask"], item["prop"], appearance)
+            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], start, net_size, app)
             cond, _ = to_tensor_cond(inp, model.multiple)
             h, w = inp["L"].shape
             res = sample_residual(model, cond, 1, seed=0, steps=steps, temperature=temperature)[0, :, :h, :w].permute(1, 2, 0).numpy()
-            ab = residual_to_ab(res, inp["L"], item["L"], item["prop"])
+            ab = residual_to_ab(res, inp["L"], item["L"], start)
             ours.append(psnr_lab(item["L"], ab, item["ab"]))
             base.append(psnr_lab(item["L"], item["prop"], item["ab"]))
     return float(np.mean(ours)), float(np.mean(base))
