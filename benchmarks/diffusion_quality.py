@@ -6,7 +6,8 @@ L* is the gray input; N ∈ {0, 1, 2, 5, 10, 20, 50} hints of 2×2 px at uniform
 per image and N), each with the mean colour of its patch. Both backends run through
 ``pipeline.colorize`` with the same hints. Reported: PSNR and SSIM of the sRGB result against the
 original, and colourfulness (Hasler & Süsstrunk) next to the original's; for diffusion the mean
-over 9 proposals and the best of 9 (PSNR). Diversity: mean pairwise a*b* distance between the 9
+over 9 proposals and the best of 9 (PSNR), and the backend's starting point alone (``network=False``:
+``propagate`` mixed with the appearance guess, for networks that use it) to show what the network adds. Diversity: mean pairwise a*b* distance between the 9
 proposals, over the whole image with no hints, and near (≤ 4 px) / far from the hints with 50.
 
     python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature T]
@@ -103,7 +104,7 @@ def main() -> None:
     _, val = split_files(list_images(args.data))
     if args.images:
         val = val[: args.images]
-    rows = {n: {k: [] for k in ("prop_psnr", "prop_ssim", "prop_cf", "diff_psnr", "diff_best", "diff_ssim", "diff_cf", "gt_cf")} for n in args.counts}
+    rows = {n: {k: [] for k in ("prop_psnr", "prop_ssim", "prop_cf", "start_psnr", "diff_psnr", "diff_best", "diff_ssim", "diff_cf", "gt_cf")} for n in args.counts}
     div_none, div_near, div_far = [], [], []
     t0 = time.perf_counter()
     options = {"steps": args.steps} if args.temperature is None else {"steps": args.steps, "temperature": args.temperature}
@@ -118,6 +119,8 @@ def main() -> None:
             r["prop_psnr"].append(psnr(prop, truth))
             r["prop_ssim"].append(ssim(prop, truth))
             r["prop_cf"].append(colourfulness(prop))
+            start = colorize(gray, "diffusion", hints, device="cpu", options={"network": False}).image
+            r["start_psnr"].append(psnr(start, truth))
             scores = [psnr(d, truth) for d in diff]
             r["diff_psnr"].append(np.mean(scores))
             r["diff_best"].append(np.max(scores))
@@ -137,11 +140,11 @@ def main() -> None:
 
     temperature = "the backend's default (0.6 with hints, 1 without)" if args.temperature is None else args.temperature
     print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, temperature {temperature}, 9 proposals\n")
-    print("| hints | propagate PSNR | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) | propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |")
-    print("|---|---|---|---|---|---|---|")
+    print("| hints | propagate PSNR | starting point alone (no network) | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) | propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |")
+    print("|---|---|---|---|---|---|---|---|")
     for n in args.counts:
         r = {k: float(np.mean(v)) for k, v in rows[n].items()}
-        print(f"| {n} | {r['prop_psnr']:.2f} | {r['diff_psnr']:.2f} | {r['diff_best']:.2f} | {r['prop_ssim']:.3f} | {r['diff_ssim']:.3f} | {r['gt_cf']:.1f} / {r['prop_cf']:.1f} / {r['diff_cf']:.1f} |")
+        print(f"| {n} | {r['prop_psnr']:.2f} | {r['start_psnr']:.2f} | {r['diff_psnr']:.2f} | {r['diff_best']:.2f} | {r['prop_ssim']:.3f} | {r['diff_ssim']:.3f} | {r['gt_cf']:.1f} / {r['prop_cf']:.1f} / {r['diff_cf']:.1f} |")
     if div_none:
         print(f"\nDiversity, mean pairwise a*b* distance of the 9 proposals: no hints {np.mean(div_none):.2f}", end="")
     if div_near:

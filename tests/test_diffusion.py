@@ -186,3 +186,20 @@ def test_cli_writes_one_file_per_proposal(scene, tmp_path):
     io.imsave(src, scene.image, check_contrast=False)
     assert main(["colorize", str(src), "-o", str(tmp_path / "out.png"), "--backend", "diffusion", "--samples", "2", "--seed", "3"]) in (0, None)
     assert (tmp_path / "out_0.png").is_file() and (tmp_path / "out_1.png").is_file()
+
+
+def test_widened_network_computes_what_the_narrow_one_did():
+    import torch
+
+    from napari_semcolor.nets.unet import UNet, widen_input
+
+    torch.manual_seed(0)
+    narrow = UNet(widths=(8, 16), blocks=1, emb_dim=16)
+    for p in narrow.parameters():  # zero-initialised heads would make any two networks agree
+        p.data.normal_(0, 0.2)
+    wide = UNet(widths=(8, 16), blocks=1, emb_dim=16, in_channels=10)
+    wide.load_state_dict(widen_input(narrow.state_dict(), 10))
+    x, ls, cond = torch.randn(2, 2, 16, 16), torch.tensor([0.0, 2.0]), torch.randn(2, 6, 16, 16)
+    extra = torch.randn(2, 2, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x, ls, torch.cat([cond, extra], 1)), narrow(x, ls, cond))

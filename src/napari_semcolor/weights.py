@@ -33,7 +33,7 @@ REGISTRY: dict[str, ModelFile] = {
     "eecnn": ModelFile("eecnn.safetensors", "080772a72c338d8005e99ebc483f26a31f8959074958498bca8250e7ac01a20b", "MIT", "EE-CNN automatic colouriser, trained on SEMCOLORFUL1.0 (see MODELS.md)"),
     "diffusion": ModelFile(
         "diffusion.safetensors",
-        "db1cd8bf10b6ccca6f78600d8fe6a527ab866aeb202e20605d47ecda507d16eb",
+        "519ae7a428a8b96e1f89fcc7f97153fe1853d34503587bd103ddd57d480fd80c",
         "MIT",
         "hint-guided a*b* diffusion U-Net (EMA weights, fp16), see MODELS.md",
     ),

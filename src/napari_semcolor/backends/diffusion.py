@@ -2,8 +2,9 @@
 
 The ``propagate`` result for the user's hints is the starting point; a small conditional U-Net
 (:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − propagate at a lower
-resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint") and the
-propagated colours. The sampled residual is upsampled edge-aware and added back:
+resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint"), the
+propagated colours and (networks with 10 input channels) the hint colours spread by appearance
+(:mod:`napari_semcolor.appearance`: regions that look alike usually share a colour). The sampled residual is upsampled edge-aware and added back:
 
     ab = propagate(hints) + guided_upsample(residual)
 
@@ -16,7 +17,8 @@ Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "d
 ``temperature`` (scale of the starting noise; lower = less varied proposals, closer on average
 to the truth; 1 = the model's own spread; default 0.6 with hints, 1 without, where distinct
 automatic proposals are the point),
-``net_size`` (long side the network runs at; default: the resolution the bundled weights were
+``network`` (default True; False returns the starting point the network would correct, for
+measuring what the network adds), ``net_size`` (long side the network runs at; default: the resolution the bundled weights were
 trained at, stored in their metadata).
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_semcolor.appearance import MIX, appearance_colours
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.errors import SemcolorError
@@ -58,18 +61,36 @@ def shrink_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, shape: tuple[int, i
     return ab, mask
 
 
-def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, net_size: int = NET_SIZE) -> dict[str, np.ndarray]:
+def starting_point(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, appearance: bool, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The colouring the network corrects, and the appearance guess (None for 8-channel networks).
+
+    With ``appearance``: ``(1 − MIX)·prop + MIX·appearance_colours(…)``, all at the working resolution
+    (the texture statistics are finer there); otherwise ``prop`` itself. With ``labels`` the
+    appearance guess stays within each region (``prop`` where a region has no hint).
+    """
+    if not appearance:
+        return prop, None
+    app = appearance_colours(L, hint_ab, hint_mask, labels=labels)
+    app = np.where(np.isfinite(app), app, prop)
+    return ((1 - MIX) * prop + MIX * app).astype(np.float32), app
+
+
+def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, base: np.ndarray, net_size: int = NET_SIZE, app: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Everything the network sees, at :func:`net_shape` of the working resolution.
 
-    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2).
+    Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2):
+    the starting point ``base`` (see :func:`starting_point`), and with ``app`` also ``app`` (h, w, 2).
     """
     shape = net_shape(L.shape, net_size)
     ab, mask = shrink_hints(hint_ab, hint_mask, shape)
-    return {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(prop, shape)}
+    inputs = {"L": downsample(L, shape), "hint_ab": ab, "hint_mask": mask, "prop": downsample(base, shape)}
+    if app is not None:
+        inputs["app"] = downsample(app, shape)
+    return inputs
 
 
 def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
-    """Conditioning tensor (1, 6, H, W) padded (reflect) up to a multiple of ``multiple``, and the pad."""
+    """Conditioning tensor (1, 6 or 8, H, W) padded (reflect) up to a multiple of ``multiple``, and the pad."""
     import torch
     import torch.nn.functional as F
 
@@ -78,7 +99,8 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
     h, w = inputs["L"].shape
     ph, pw = (-h) % multiple, (-w) % multiple
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).permute(2, 0, 1)[None]  # noqa: E731
-    cond = conditioning(t(inputs["L"][..., None]), t(inputs["hint_ab"]), t(inputs["hint_mask"][..., None]), t(inputs["prop"]))
+    app = t(inputs["app"]) if "app" in inputs else None
+    cond = conditioning(t(inputs["L"][..., None]), t(inputs["hint_ab"]), t(inputs["hint_mask"][..., None]), t(inputs["prop"]), app)
     if ph or pw:
         mode = "reflect" if ph < h and pw < w else "replicate"
         cond = F.pad(cond, (0, pw, 0, ph), mode=mode)
@@ -86,7 +108,7 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
 
 
 def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None):
-    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, 6, H, W).
+    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, C, H, W).
 
     ``temperature`` scales the starting noise: below 1 the proposals move towards the average
     colouring (less varied, closer on average to the truth), 0 gives the same proposal n times.
@@ -187,7 +209,13 @@ class DiffusionBackend:
         job.report(0.0, "propagating hints")
         prop = propagate(job.L, job.hint_ab, job.hint_mask, job.labels, cancel=job.cancel)
         job.check_cancel()
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, prop, int(opts.get("net_size", model.net_size)))
+        from napari_semcolor.nets.unet import IN_CHANNELS
+
+        appearance = model.in_channels > IN_CHANNELS  # 10-channel networks start from the appearance mix
+        base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
+        if not opts.get("network", True):  # diagnostic: the starting point alone, no sampling
+            return honour_hints(np.repeat(base[None], job.n_samples, axis=0), job.L, job.hint_ab, job.hint_mask, job.labels)
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, int(opts.get("net_size", model.net_size)), app)
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
@@ -204,7 +232,7 @@ class DiffusionBackend:
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
-        out = np.stack([residual_to_ab(r, inputs["L"], job.L, prop) for r in res])
+        out = np.stack([residual_to_ab(r, inputs["L"], job.L, base) for r in res])
         job.check_cancel()
         out = honour_hints(out, job.L, job.hint_ab, job.hint_mask, job.labels)
         job.report(1.0, "sampled")

@@ -12,6 +12,8 @@ Input channels (all at the same resolution, see :func:`conditioning`):
 3–4   hint a*b* (0 where there is no hint, and under gray hints)
 5     hint mask (1 under any hint, gray ones included)
 6–7   the ``propagate`` result for the same hints
+8–9   (``in_channels=10``) the hint colours spread by appearance
+      (:func:`napari_semcolor.appearance.appearance_colours`)
 ====  ================================================================
 
 The output is the v-prediction for channels 0–1.
@@ -31,7 +33,7 @@ IN_CHANNELS = 8
 OUT_CHANNELS = 2
 
 
-def conditioning(L: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, prop_ab: torch.Tensor) -> torch.Tensor:
+def conditioning(L: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor, prop_ab: torch.Tensor, app_ab: torch.Tensor | None = None) -> torch.Tensor:
     """Stack the conditioning channels (everything but ``x_t``) in network units.
 
     Parameters
@@ -44,12 +46,17 @@ def conditioning(L: torch.Tensor, hint_ab: torch.Tensor, hint_mask: torch.Tensor
         1 under hints.
     prop_ab : (n, 2, h, w)
         Propagated hint a*b*.
+    app_ab : (n, 2, h, w), optional
+        Hint a*b* spread by appearance (for networks with ``in_channels=10``).
 
     Returns
     -------
-    (n, 6, h, w) tensor
+    (n, 6, h, w) tensor, or (n, 8, h, w) with ``app_ab``
     """
-    return torch.cat([L / 50 - 1, hint_ab / AB_SCALE, hint_mask, prop_ab / AB_SCALE], dim=1)
+    parts = [L / 50 - 1, hint_ab / AB_SCALE, hint_mask, prop_ab / AB_SCALE]
+    if app_ab is not None:
+        parts.append(app_ab / AB_SCALE)
+    return torch.cat(parts, dim=1)
 
 
 def timestep_embedding(logsnr: torch.Tensor, dim: int) -> torch.Tensor:
@@ -116,15 +123,18 @@ class UNet(nn.Module):
         all resolutions or one per resolution (few at full resolution keeps the CPU cost down).
     emb_dim : int
         Width of the noise-level embedding.
+    in_channels : int
+        ``x_t`` and conditioning channels: 8, or 10 with the appearance-spread hint colours.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int | tuple[int, ...] = (1, 1, 2, 2), emb_dim: int = 128):
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int | tuple[int, ...] = (1, 1, 2, 2), emb_dim: int = 128, in_channels: int = IN_CHANNELS):
         super().__init__()
+        self.in_channels = in_channels
         self.widths = tuple(widths)
         self.blocks = (blocks,) * len(widths) if isinstance(blocks, int) else tuple(blocks)
         self.emb_dim = emb_dim
         self.emb = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.stem = nn.Conv2d(IN_CHANNELS, widths[0], 3, padding=1)
+        self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.pools = nn.ModuleList()
         skips = [widths[0]]
@@ -184,7 +194,24 @@ class UNet(nn.Module):
 
 def config_of(model: UNet) -> dict:
     """Constructor arguments of ``model`` (stored beside the weights)."""
-    return {"widths": list(model.widths), "blocks": list(model.blocks), "emb_dim": model.emb_dim}
+    config = {"widths": list(model.widths), "blocks": list(model.blocks), "emb_dim": model.emb_dim}
+    if model.in_channels != IN_CHANNELS:  # older weight files have no such key
+        config["in_channels"] = model.in_channels
+    return config
 
 
-__all__ = ["UNet", "conditioning", "timestep_embedding", "config_of", "AB_SCALE", "IN_CHANNELS"]
+def widen_input(state: dict, in_channels: int) -> dict:
+    """A state dict of a network with fewer input channels, its stem given zero weights for the new ones.
+
+    The widened network computes exactly what the old one did until training moves those weights.
+    """
+    state = dict(state)
+    w = state["stem.weight"]
+    extra = in_channels - w.shape[1]
+    if extra < 0:
+        raise ValueError(f"cannot narrow the stem from {w.shape[1]} to {in_channels} channels")
+    state["stem.weight"] = torch.cat([w, w.new_zeros(w.shape[0], extra, *w.shape[2:])], dim=1)
+    return state
+
+
+__all__ = ["UNet", "conditioning", "timestep_embedding", "config_of", "widen_input", "AB_SCALE", "IN_CHANNELS"]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, to_tensor_cond
+from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, starting_point, to_tensor_cond
 from napari_semcolor.backends.propagate import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
@@ -112,8 +112,9 @@ def crop_lab(lab: np.ndarray, rng: np.random.Generator, size: int = WORK) -> np.
     return downsample(lab[y : y + c, x : x + c], (size, size))
 
 
-def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_fraction: float = 0.25, net_size: int = NET_SIZE) -> np.ndarray:
-    """One training example at network resolution: (h, w, 10) = L, hint a*b*, mask, prop a*b*, true a*b*, pad."""
+def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_fraction: float = 0.25, net_size: int = NET_SIZE, appearance: bool = False) -> np.ndarray:
+    """One training example at network resolution: (h, w, 8) = L, hint a*b*, mask, prop a*b*, true a*b*
+    (+ appearance-spread hint a*b*: (h, w, 10))."""
     if rng.random() < synthetic_fraction or not images:
         L, ab = synthetic_lab(rng)
     else:
@@ -121,9 +122,11 @@ def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_f
         L, ab = lab[..., 0], lab[..., 1:]
     hint_ab, mask = simulate_hints(ab, rng)
     prop = propagate(L, hint_ab, mask)
-    inp = net_inputs(L, hint_ab, mask, prop, net_size)
+    base, app = starting_point(L, hint_ab, mask, prop, appearance)
+    inp = net_inputs(L, hint_ab, mask, base, net_size, app)
     truth = downsample(ab, inp["L"].shape)
-    return np.concatenate([inp["L"][..., None], inp["hint_ab"], inp["hint_mask"][..., None], inp["prop"], truth], axis=-1).astype(np.float32)
+    parts = [inp["L"][..., None], inp["hint_ab"], inp["hint_mask"][..., None], inp["prop"], truth]
+    return np.concatenate(parts + ([inp["app"]] if appearance else []), axis=-1).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- batches
@@ -132,8 +135,8 @@ def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_f
 def augment(batch, rng: np.random.Generator, drop: float = 0.1):
     """Flips/rot90, hue rotation and chroma scaling of every a*b* channel, hint dropout (all commute with propagate).
 
-    ``batch`` is a (n, 8, h, w) tensor; returns the network conditioning (n, 6, h, w) and the clean
-    residual x0 (n, 2, h, w), both in network units.
+    ``batch`` is a (n, 8, h, w) tensor (n, 10, h, w with the appearance channels); returns the
+    network conditioning (n, 6 or 8, h, w) and the clean residual x0 (n, 2, h, w), in network units.
     """
     import torch
 
@@ -154,7 +157,8 @@ def augment(batch, rng: np.random.Generator, drop: float = 0.1):
     hint_ab, prop, truth = turn(hint_ab), turn(prop), turn(truth)
     keep = torch.from_numpy(rng.random(n) >= drop).float()[:, None, None, None]
     hint_ab, mask, prop = hint_ab * keep, mask * keep, prop * keep
-    return conditioning(L, hint_ab, mask, prop), (truth - prop) / AB_SCALE
+    app = turn(b[:, 8:10]) * keep if b.shape[1] >= 10 else None  # linear in the hint colours, like prop
+    return conditioning(L, hint_ab, mask, prop, app), (truth - prop) / AB_SCALE
 
 
 # ----------------------------------------------------------------------------- validation
@@ -180,18 +184,19 @@ def psnr_lab(L: np.ndarray, ab: np.ndarray, ab_true: np.ndarray) -> float:
     return float(10 * np.log10(1 / max(mse, 1e-12)))
 
 
-def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE) -> tuple[float, float]:
+def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE, appearance: bool = False) -> tuple[float, float]:
     """Mean PSNR of one sample (seed 0, sampled as the backend does) and of ``propagate`` on the validation set."""
     import torch
 
     ours, base = [], []
     with torch.inference_mode():
         for item in vset:
-            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], item["prop"], net_size)
+            start, app = starting_point(item["L"], item["hint_ab"], item["mask"], item["prop"], appearance)
+            inp = net_inputs(item["L"], item["hint_ab"], item["mask"], start, net_size, app)
             cond, _ = to_tensor_cond(inp, model.multiple)
             h, w = inp["L"].shape
             res = sample_residual(model, cond, 1, seed=0, steps=steps, temperature=temperature)[0, :, :h, :w].permute(1, 2, 0).numpy()
-            ab = residual_to_ab(res, inp["L"], item["L"], item["prop"])
+            ab = residual_to_ab(res, inp["L"], item["L"], start)
             ours.append(psnr_lab(item["L"], ab, item["ab"]))
             base.append(psnr_lab(item["L"], item["prop"], item["ab"]))
     return float(np.mean(ours)), float(np.mean(base))
@@ -218,11 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--net-size", type=int, default=NET_SIZE, help=f"long side the network runs at (the working images are {WORK} px)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--appearance", action="store_true", help="also condition on the hint colours spread by appearance (10 input channels)")
+    p.add_argument("--t-power", type=float, default=1.0, help="noise levels t = U**p: p < 1 trains the noisy end (the posterior mean the low-temperature samples lean on) more")
     args = p.parse_args(argv)
 
     import torch
 
-    from napari_semcolor.nets.unet import UNet, config_of
+    from napari_semcolor.nets.unet import IN_CHANNELS, UNet, config_of, widen_input
     from napari_semcolor.sampling import add_noise, logsnr_of
 
     torch.set_num_threads(args.threads)
@@ -244,8 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     vset = validation_set(val_files[: args.val_images])
     say(f"loaded images in {time.perf_counter() - t0:.0f}s")
 
-    model = UNet()
-    ema = UNet()
+    in_channels = IN_CHANNELS + (2 if args.appearance else 0)
+    model = UNet(in_channels=in_channels)
+    ema = UNet(in_channels=in_channels)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
@@ -264,9 +272,10 @@ def main(argv: list[str] | None = None) -> None:
 
         with safe_open(args.init_from, framework="pt") as f:
             meta = f.metadata() or {}
-        if json.loads(meta.get("config", "{}")) != config_of(model):
+        source = json.loads(meta.get("config", "{}"))
+        if {**source, "in_channels": in_channels} != {**config_of(model), "in_channels": in_channels}:
             raise SystemExit(f"{args.init_from} was made for another network configuration: {meta.get('config')}")
-        state = {k: v.float() for k, v in load_file(args.init_from).items()}
+        state = widen_input({k: v.float() for k, v in load_file(args.init_from).items()}, in_channels)
         model.load_state_dict(state)
         ema.load_state_dict(state)
         step = int(meta.get("step", 0))
@@ -279,8 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     pool_path = out / "pool.npy"  # plain array (allow_pickle=False); saves the build on resume
     pool = np.load(pool_path, allow_pickle=False) if args.resume and pool_path.exists() else None
-    if pool is None or len(pool) != args.pool or pool.shape[1] != args.net_size:
-        pool = np.stack([make_example(images, rng, net_size=args.net_size) for _ in range(args.pool)])
+    if pool is None or len(pool) != args.pool or pool.shape[1] != args.net_size or pool.shape[-1] != 8 + 2 * args.appearance:
+        pool = np.stack([make_example(images, rng, net_size=args.net_size, appearance=args.appearance) for _ in range(args.pool)])
         np.save(pool_path, pool, allow_pickle=False)
         say(f"built a pool of {args.pool} examples in {time.perf_counter() - t0:.0f}s")
     else:
@@ -299,12 +308,12 @@ def main(argv: list[str] | None = None) -> None:
     while step < args.steps:
         owed += args.refresh
         while owed >= 1:  # keep the pool fresh: a few new examples per step
-            pool[rng.integers(len(pool))] = make_example(images, rng, net_size=args.net_size)
+            pool[rng.integers(len(pool))] = make_example(images, rng, net_size=args.net_size, appearance=args.appearance)
             owed -= 1
         idx = rng.integers(0, len(pool), args.batch)
         batch = torch.from_numpy(pool[idx]).permute(0, 3, 1, 2)
         cond, x0 = augment(batch, rng)
-        logsnr = logsnr_of(torch.from_numpy(rng.uniform(0, 1, args.batch)).float())
+        logsnr = logsnr_of(torch.from_numpy(rng.uniform(0, 1, args.batch) ** args.t_power).float())
         noise = torch.from_numpy(rng.standard_normal(x0.shape)).float()
         x_t, v = add_noise(x0, logsnr, noise)
         loss = torch.mean((model(x_t, logsnr, cond) - v) ** 2)
@@ -331,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
             save(ckpt_path)
         if step % args.val_every == 0:
             ema.eval()
-            ours, base = validate(ema, vset, args.net_size)
+            ours, base = validate(ema, vset, args.net_size, appearance=args.appearance)
             say(f"val step {step}: PSNR@10 hints diffusion(EMA, 1 sample, 10 steps, T={TEMPERATURE}) {ours:.2f} dB, propagate {base:.2f} dB, diff {ours - base:+.2f}")
             if ours > best:
                 best = ours
