@@ -369,17 +369,6 @@ def correct_to_hints(ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_ma
     return ab + propagate(L, residual, hint_mask, labels)
 
 
-def upsample(ab: np.ndarray, L_work: np.ndarray, L: np.ndarray, hints: list[Hint], labels_work: np.ndarray | None, labels: np.ndarray | None = None) -> np.ndarray:
-    """Guided upsampling to full resolution that still honours the hints there (whole image).
-
-    :func:`full_resolution_ab` applied to all rows of an in-memory L*.
-    """
-    if L.shape == L_work.shape:
-        return ab.copy()
-    at_rows = full_resolution_ab(ab, L_work, lambda r0, r1: L[r0:r1], L.shape, hints, labels_work, labels)
-    return at_rows(L, slice(0, L.shape[0]))
-
-
 def full_resolution_ab(ab: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[int, int], hints: list[Hint], labels_work: np.ndarray | None, labels: np.ndarray | None = None):
     """Guided upsampling to full resolution that still honours the hints there, row by row.
 
