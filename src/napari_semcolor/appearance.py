@@ -69,9 +69,9 @@ def appearance_colours(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray
     colours = np.stack([np.bincount(ids[keep], hint_ab.reshape(-1, 2)[keep, c], n + 1)[1:] for c in range(2)], -1) / counts
     centres = np.stack([np.bincount(ids[keep], feats[keep, c], n + 1)[1:] for c in range(feats.shape[1])], -1) / counts
     region = None
-    if labels is not None:  # each patch's region: the label under most of it
+    if labels is not None:
         lab = np.asarray(labels).ravel()
-        region = np.array([np.bincount(lab[keep][ids[keep] == k] - lab.min()).argmax() + lab.min() for k in range(1, n + 1)])
+        region = _majority_label(ids[keep], lab[keep], n)
     if n > MAX_HINTS:
         pick = np.linspace(0, n - 1, MAX_HINTS).round().astype(int)
         colours, centres = colours[pick], centres[pick]
@@ -83,6 +83,17 @@ def appearance_colours(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray
         weights = np.exp(-(d - d.min(axis=1, keepdims=True)) / tau)
         out = (weights @ colours) / weights.sum(axis=1, keepdims=True)
     return out.reshape(h, w, 2).astype(np.float32)
+
+
+def _majority_label(patch: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+    """The label under most of each patch 1…n (ties: the smallest label), in one pass over the pixels."""
+    base = int(label.min())
+    span = int(label.max()) - base + 1
+    pairs, counts = np.unique(patch.astype(np.int64) * span + (label - base), return_counts=True)
+    owner = pairs // span
+    order = np.lexsort((-counts, owner))  # per patch, the most covered label first (stable: smallest on ties)
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    return pairs[first] % span + base
 
 
 __all__ = ["appearance_features", "appearance_colours"]
