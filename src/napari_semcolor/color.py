@@ -125,7 +125,7 @@ def lightness_mapping(image, *, percentiles: tuple[float, float] | None = None, 
         if ok.any():
             lo, hi = min(lo, float(data[ok].min())), max(hi, float(data[ok].max()))
     if bad and fill is None:
-        _finite(np.array([np.nan]), None, count=bad)
+        raise _nonfinite_error(bad)
     if lo > hi:  # nothing finite
         return lambda block: np.full(np.shape(block), nan, np.float32)
     if np.issubdtype(dtype, np.floating) and lo >= 0 and hi <= 1:
@@ -167,14 +167,18 @@ def _percentiles(image, dtype: np.dtype, percentiles, fill, chunk_rows: int) -> 
     return lo, hi
 
 
-def _finite(arr: np.ndarray, fill: float | None, count: int | None = None) -> np.ndarray:
+def _nonfinite_error(count: int) -> SemcolorError:
+    return SemcolorError(
+        f"the image has {count} NaN or infinite pixel(s); replace them first, or pass "
+        "nan=<L* value> (CLI: --nan VALUE) to fill them"
+    )
+
+
+def _finite(arr: np.ndarray, fill: float | None) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         if fill is None:
-            raise SemcolorError(
-                f"the image has {count or int(bad.sum())} NaN or infinite pixel(s); replace them first, or pass "
-                "nan=<L* value> (CLI: --nan VALUE) to fill them"
-            )
+            raise _nonfinite_error(int(bad.sum()))
         arr = np.where(bad, fill, arr)
     return arr
 
