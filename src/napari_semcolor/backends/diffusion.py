@@ -1,12 +1,14 @@
 """Hint-guided diffusion: several colour proposals, sampled in a few steps on a CPU.
 
-The ``propagate`` result for the user's hints is the starting point; a small conditional U-Net
-(:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − propagate at a lower
-resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no hint"), the
-propagated colours and (networks with 10 input channels) the hint colours spread by appearance
-(:mod:`napari_semcolor.appearance`: regions that look alike usually share a colour). The sampled residual is upsampled edge-aware and added back:
+A starting point is made from the user's hints — the ``propagate`` result, mixed for 10-channel
+networks with the hint colours spread by appearance (:func:`starting_point`,
+:mod:`napari_semcolor.appearance`: regions that look alike usually share a colour) — and a small
+conditional U-Net (:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − start at a lower
+resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no
+hint"), the starting point and the appearance guess. The sampled residual is upsampled edge-aware
+and added back:
 
-    ab = propagate(hints) + guided_upsample(residual)
+    ab = start + guided_upsample(residual)
 
 so the network only has to learn corrections (where regions end, which colour bleeds, what an
 unhinted region probably looks like), and with no hints it samples whole colourings. Proposals are
@@ -132,7 +134,7 @@ def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 
     cond = cond.expand(n_samples, -1, -1, -1)
     free = cond.clone()
     free[:, 1:] = 0  # no hints, no mask, nothing propagated (L* stays)
-    prop = cond[:, 4:6]  # propagated a*b* / AB_SCALE: the offset between the two residuals
+    prop = cond[:, 4:6]  # starting point a*b* / AB_SCALE: the offset between the two residuals
 
     def denoise(x_t: torch.Tensor, i: int) -> torch.Tensor:
         ls = logsnrs[i].expand(n_samples)
