@@ -320,12 +320,16 @@ class ColorizeWidget(Container):
             self._timer.timeout.connect(self._show_progress)
             self._timer.start(100)
         else:
-            if getattr(self, "_timer", None) is not None:
-                self._timer.stop()
-                self._timer = None
+            self._stop_progress()
             if getattr(self, "_pbar", None) is not None:
                 self._pbar.close()
                 self._pbar = None
+
+    def _stop_progress(self) -> None:
+        """Stop the progress timer: from now on only the run's outcome writes the status line."""
+        if getattr(self, "_timer", None) is not None:
+            self._timer.stop()
+            self._timer = None
 
     def _show_progress(self) -> None:
         fraction, message = self._latest
@@ -337,7 +341,8 @@ class ColorizeWidget(Container):
             pbar.set_description(f"semcolor: {message}")
             if self._pbar is pbar:
                 pbar.refresh()
-        self.status.value = f"{fraction:.0%} {message}"
+        if getattr(self, "_timer", None) is not None:  # the outcome may have arrived meanwhile
+            self.status.value = f"{fraction:.0%} {message}"
 
     def _add_result(self, source, result, new_layer: bool = False, live: bool = False, lead: tuple[int, ...] = ()) -> None:
         """Show ``result``: update the output layer in place, or add a layer of its own.
@@ -346,6 +351,7 @@ class ColorizeWidget(Container):
         when the plain name is taken. Otherwise the layer named ``"<image> (<backend>)"`` is
         updated (for a live re-run: the layer the run before wrote, whatever its name).
         """
+        self._stop_progress()  # a progress tick before 'finished' must not overwrite "done"
         name = f"{source.name} ({result.metadata['backend']})"
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
         spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
@@ -473,6 +479,7 @@ class ColorizeWidget(Container):
         return kept
 
     def _on_error(self, exc: Exception) -> None:
+        self._stop_progress()
         message = error_text(exc)
         if message is None and self._live_pending:  # live mode stopped it for newer hints
             self.status.value = "hints changed: running again"
