@@ -1,7 +1,7 @@
 """Quality of the diffusion proposals next to ``propagate``, with simulated user hints.
 
 Protocol (iColoriT-style): each validation image (the shared split of
-``napari_semcolor.train.data.split_files``) is centre-cropped to a square and resized to 256²; its
+``training.data.split_files``) is centre-cropped to a square and resized to 256²; its
 L* is the gray input; N ∈ {0, 1, 2, 5, 10, 20, 50} hints of 2×2 px at uniform locations (seeded
 per image and N), each with the mean colour of its patch. Both backends run through
 ``pipeline.colorize`` with the same hints. Reported: PSNR and SSIM of the sRGB result against the
@@ -10,7 +10,7 @@ over 9 proposals and the best of 9 (PSNR), and the backend's starting point alon
 ``propagate`` mixed with the appearance guess, for networks that use it) to show what the network adds. Diversity: mean pairwise a*b* distance between the 9
 proposals, over the whole image with no hints, and near (≤ 4 px) / far from the hints with 50.
 
-    python benchmarks/diffusion_quality.py --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature T]
+    python -m benchmarks.diffusion_quality --data ../shared/data/semcolorful/train [--images 59] [--steps 10] [--temperature T]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def load_square(path, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     from skimage.transform import resize
 
     from napari_semcolor.color import compose, rgb_to_lab
-    from napari_semcolor.train.data import load_rgb
+    from training.data import load_rgb
 
     rgb = load_rgb(path)
     h, w = rgb.shape[:2]
@@ -98,7 +98,7 @@ def main() -> None:
 
     from napari_semcolor.color import image_to_lab
     from napari_semcolor.pipeline import colorize
-    from napari_semcolor.train.data import list_images, split_files
+    from training.data import list_images, split_files
 
     torch.set_num_threads(args.threads)
     _, val = split_files(list_images(args.data))

@@ -1,6 +1,6 @@
 """EE-CNN quality on the fixed validation split, against plain gray.
 
-    python benchmarks/eecnn_quality.py --data ../shared/data/semcolorful/train [--checkpoint runs/eecnn/best.pt]
+    python -m benchmarks.eecnn_quality --data ../shared/data/semcolorful/train [--checkpoint runs/eecnn/best.pt]
         [--temperature 0.02 0.1 ...]
 
 Protocol (issue 4): every validation image is stretched to 256 x 256; the input gray is
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_semcolor.train.data import list_images, load_rgb, rgb_to_lab, split_files
-from napari_semcolor.train.metrics import colourfulness, lab_to_rgb_keep_L, mean_abs_dab, psnr, ssim
+from training.data import list_images, load_rgb, rgb_to_lab, split_files
+from training.metrics import colourfulness, lab_to_rgb_keep_L, mean_abs_dab, psnr, ssim
 
 SIZE = 256
 
@@ -48,7 +48,7 @@ def checkpoint_predictor(checkpoint: Path, temperatures):
 
     from napari_semcolor.nets.eecnn import EECNN
     from napari_semcolor.nets.efficientnet_lite import gray_to_input
-    from napari_semcolor.train.eecnn import feature_extractor
+    from training.eecnn import feature_extractor
 
     effnet = feature_extractor()
     net = EECNN()

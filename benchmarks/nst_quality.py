@@ -1,6 +1,6 @@
 """NST-CNN quality on the fixed validation split: oracle and transfer tests.
 
-    python benchmarks/nst_quality.py --data ../shared/data/semcolorful/train [--limit N] [--threads 1]
+    python -m benchmarks.nst_quality --data ../shared/data/semcolorful/train [--limit N] [--threads 1]
 
 Oracle (issue 5): reference = the ground-truth colour image itself, input = its gray (L* rounded to
 8 bits) → PSNR (RGB), SSIM, colourfulness (Hasler & Süsstrunk, ratio of means to the ground truth's)
@@ -20,8 +20,8 @@ import numpy as np
 from napari_semcolor.backends import nstcnn
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.pipeline import colorize
-from napari_semcolor.train.data import list_images, load_rgb, split_files
-from napari_semcolor.train.metrics import colourfulness, psnr, ssim
+from training.data import list_images, load_rgb, split_files
+from training.metrics import colourfulness, psnr, ssim
 
 
 def sliced_wasserstein(x: np.ndarray, y: np.ndarray, n_dirs: int = 32, n_q: int = 64) -> float:

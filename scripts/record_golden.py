@@ -48,7 +48,7 @@ def golden_cases() -> dict[str, dict]:
 
 
 def _databar(image: np.ndarray) -> np.ndarray:
-    from napari_semcolor.sem_tiff import databar_mask
+    from napari_semcolor.files.sem_tiff import databar_mask
 
     return databar_mask(image)
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from napari_semcolor.appearance import appearance_colours
+from napari_semcolor.backends.diffusion.appearance import appearance_colours
 from napari_semcolor.hints import Hint, rasterize
 
 

@@ -76,7 +76,7 @@ def test_batch_writes_every_proposal_and_resumes_them(folder, tmp_path):
 
 
 def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, capsys):
-    from napari_semcolor.sem_tiff import detect_databar
+    from napari_semcolor.files.sem_tiff import detect_databar
 
     src = tmp_path / "in"
     src.mkdir()

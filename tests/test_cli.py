@@ -124,7 +124,7 @@ def test_from_sidecar_reproduces_a_run(scene, tmp_path):
 
 
 def test_tiff_pixel_size_survives_and_databar_stays_gray(tmp_path):
-    from napari_semcolor.sem_tiff import read_sem_tiff
+    from napari_semcolor.files.sem_tiff import read_sem_tiff
     from napari_semcolor.synthetic import make_sem
 
     sem = make_sem((160, 200), "particles", seed=3, databar=True)

@@ -66,7 +66,7 @@ def test_automatic_proposals_are_more_varied_than_hinted_ones_by_default(scene, 
 
 def test_the_gui_lists_every_sampler():
     from napari_semcolor.backends.diffusion import SAMPLER_NAMES
-    from napari_semcolor.sampling import SAMPLERS
+    from napari_semcolor.backends.diffusion.sampling import SAMPLERS
 
     assert SAMPLER_NAMES == tuple(SAMPLERS)
 
@@ -162,7 +162,7 @@ def test_corrupt_weights_give_a_clear_error(scene, tmp_path, monkeypatch):
 def test_samplers_reach_the_clean_sample_of_a_perfect_denoiser(name):
     import torch
 
-    from napari_semcolor.sampling import SAMPLERS, add_noise, grid, logsnr_of
+    from napari_semcolor.backends.diffusion.sampling import SAMPLERS, add_noise, grid, logsnr_of
 
     x0 = torch.randn(2, 2, 8, 8, generator=torch.Generator().manual_seed(0))
     seen = []
@@ -172,7 +172,7 @@ def test_samplers_reach_the_clean_sample_of_a_perfect_denoiser(name):
     # v-parameterisation round trip
     ls = logsnr_of(torch.tensor([0.3, 0.7]))
     x_t, v = add_noise(x0, ls, torch.randn_like(x0))
-    from napari_semcolor.sampling import v_to_x0
+    from napari_semcolor.backends.diffusion.sampling import v_to_x0
 
     torch.testing.assert_close(v_to_x0(x_t, v, ls[:, None, None, None]), x0, atol=1e-5, rtol=1e-5)
 

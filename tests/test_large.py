@@ -16,7 +16,7 @@ from napari_semcolor.color import image_to_lab, lightness_mapping, to_lightness
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.hints import Hint, read_csv
 from napari_semcolor.pipeline import check_memory, colorize
-from napari_semcolor.sem_tiff import read_sem_tiff
+from napari_semcolor.files.sem_tiff import read_sem_tiff
 from napari_semcolor.synthetic import make_sem
 
 

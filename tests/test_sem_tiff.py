@@ -3,7 +3,7 @@ import pytest
 import tifffile
 
 from napari_semcolor.errors import SemcolorError
-from napari_semcolor.sem_tiff import detect_databar, read_sem_tiff
+from napari_semcolor.files.sem_tiff import detect_databar, read_sem_tiff
 from napari_semcolor.synthetic import make_sem
 
 
@@ -64,6 +64,6 @@ def test_napari_reader_sets_scale_units_and_databar(tmp_path, sem_with_bar, make
     assert layer.metadata["sem"]["databar_row"] == int(np.argmax((sem_with_bar.labels == -1).any(axis=1)))
     assert isinstance(layer.data, np.memmap) and not layer.data.flags.writeable  # opened lazily, read-only
     np.testing.assert_array_equal(layer.data, sem_with_bar.image)
-    from napari_semcolor._widgets.reader import get_reader
+    from napari_semcolor._napari.reader import get_reader
 
     assert get_reader(str(tmp_path / "plain.tif")) is None  # no pixel size: napari's own reader handles it

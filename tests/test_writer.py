@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_semcolor.sem_tiff import read_sem_tiff
+from napari_semcolor.files.sem_tiff import read_sem_tiff
 
 
 def test_writer_round_trip_keeps_pixel_size_and_metadata(make_napari_viewer, tmp_path, scene):
@@ -12,7 +12,7 @@ def test_writer_round_trip_keeps_pixel_size_and_metadata(make_napari_viewer, tmp
     result = colorize(scene.image, "propagate", scene.hints)
     viewer = make_napari_viewer()
     layer = viewer.add_image(result.image, rgb=True, name="sem (propagate)", scale=(2.5, 2.5), units=("nm", "nm"), metadata={"semcolor": result.metadata})
-    from napari_semcolor._widgets.writer import write_rgb
+    from napari_semcolor._napari.writer import write_rgb
 
     written = write_rgb(str(tmp_path / "out.tif"), layer.data, layer.as_layer_data_tuple()[1])
     assert written == [str(tmp_path / "out.tif"), str(tmp_path / "out.tif.json")]
@@ -30,7 +30,7 @@ def test_writer_round_trip_keeps_pixel_size_and_metadata(make_napari_viewer, tmp
 
 
 def test_png_without_pixel_size_still_gets_a_sidecar(tmp_path):
-    from napari_semcolor._widgets.writer import write_rgb
+    from napari_semcolor._napari.writer import write_rgb
 
     written = write_rgb(str(tmp_path / "x.png"), np.zeros((4, 5, 3), np.uint8), {"scale": [1, 1], "metadata": {"semcolor": {"backend": "propagate"}}})
     assert written[-1].endswith("x.png.json")

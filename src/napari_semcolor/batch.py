@@ -77,9 +77,9 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
     """Colour one file (the unit of work of a batch); never raises for a bad file."""
     import time
 
-    from napari_semcolor.io import create_tiff, numbered, read_image, write_result, write_sidecar
+    from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result, write_sidecar
     from napari_semcolor.pipeline import colorize
-    from napari_semcolor.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
 
     src, out = Path(src), Path(out)
     t0 = time.perf_counter()

@@ -146,7 +146,7 @@ def _parse_options(items: list[str]) -> dict:
 
 
 def _parse_references(items: list[str]) -> dict:
-    from napari_semcolor.io import read_image
+    from napari_semcolor.files.images import read_image
 
     refs = {}
     for item in items:
@@ -178,7 +178,7 @@ def _parse_region_colors(colors: list[str], grays: list[int]) -> dict:
 
 
 def _segment(args) -> int:
-    from napari_semcolor.io import read_image, write_image
+    from napari_semcolor.files.images import read_image, write_image
     from napari_semcolor.segment import PARAMETERS, segment
 
     names = ("classes", "block_size", "offset", "objects", "separate", "smooth", "edge_sensitivity", "min_size", "fill_holes", "working_size", "device")
@@ -199,9 +199,9 @@ def _segment(args) -> int:
 
 def _colorize(args) -> int:
     from napari_semcolor import hints as hints_mod
-    from napari_semcolor.io import create_tiff, numbered, read_image, write_result
+    from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result
     from napari_semcolor.pipeline import colorize
-    from napari_semcolor.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
 
     options = _parse_options(args.option)  # argument mistakes before reading anything
     pixel_size = None
@@ -310,7 +310,7 @@ def _batch(args) -> int:
 
 def _demo(args) -> int:
     from napari_semcolor import hints as hints_mod
-    from napari_semcolor.io import write_image
+    from napari_semcolor.files.images import write_image
     from napari_semcolor.pipeline import colorize
     from napari_semcolor.sample import demo_hints, sem_sample
 

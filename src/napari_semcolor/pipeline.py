@@ -26,7 +26,7 @@ from napari_semcolor import postprocess
 from napari_semcolor import regions as regions_mod
 from napari_semcolor.backends import get_backend
 from napari_semcolor.backends.base import Job
-from napari_semcolor.backends.propagate import propagate
+from napari_semcolor.propagation import propagate
 from napari_semcolor.color import compose, lightness_mapping
 from napari_semcolor.devices import resolve_device
 from napari_semcolor.errors import Cancelled, SemcolorError
@@ -302,7 +302,7 @@ def _outputs(out, n: int, shape: tuple[int, int]):
         rgb = np.empty((n, *want), np.uint8)
         return rgb, list(rgb)
     if isinstance(out, (str, Path)):
-        from napari_semcolor.io import create_tiff, numbered
+        from napari_semcolor.files.images import create_tiff, numbered
 
         targets = [create_tiff(numbered(out, i, n), want) for i in range(n)]
         return targets, targets

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._widgets.common import error_text, free_name, notify_error, update_or_add
-from napari_semcolor._widgets.layers import gray_plane, hints_from_layer, output_kwargs
+from napari_semcolor._napari.layers import gray_plane, hints_from_layer, output_kwargs
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -302,7 +302,7 @@ class ColorizeWidget(Container):
     @staticmethod
     def _databar_mask(source, plane):
         """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
-        from napari_semcolor.sem_tiff import databar_mask
+        from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
         return databar_mask(plane, row)

@@ -12,7 +12,7 @@ import numpy as np
 
 from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
 
-from napari_semcolor._widgets.layers import HINT_FEATURE, hints_from_layer
+from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.hints import parse_color
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, PushButton, SpinBox, create_widget
 
 from napari_semcolor._widgets.common import error_text, notify_error, update_or_add
-from napari_semcolor._widgets.layers import gray_plane
+from napari_semcolor._napari.layers import gray_plane
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:

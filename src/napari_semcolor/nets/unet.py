@@ -13,7 +13,7 @@ Input channels (all at the same resolution, see :func:`conditioning`):
 5     hint mask (1 under any hint, gray ones included)
 6–7   the ``propagate`` result for the same hints
 8–9   (``in_channels=10``) the hint colours spread by appearance
-      (:func:`napari_semcolor.appearance.appearance_colours`)
+      (:func:`napari_semcolor.backends.diffusion.appearance.appearance_colours`)
 ====  ================================================================
 
 The output is the v-prediction for channels 0–1.

@@ -1,6 +1,6 @@
 """Export the EMA weights of a diffusion checkpoint as fp16 safetensors for ``models/``.
 
-    python -m napari_semcolor.train.export_diffusion runs/diffusion/best.ckpt models/diffusion.safetensors
+    python -m training.export_diffusion runs/diffusion/best.ckpt models/diffusion.safetensors
 
 The network's constructor arguments go into the file's metadata (``config``), so the backend can
 rebuild it without unpickling anything. Prints the sha256 for ``weights.REGISTRY``.

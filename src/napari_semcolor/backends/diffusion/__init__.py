@@ -2,7 +2,7 @@
 
 A starting point is made from the user's hints — the ``propagate`` result, mixed for 10-channel
 networks with the hint colours spread by appearance (:func:`starting_point`,
-:mod:`napari_semcolor.appearance`: regions that look alike usually share a colour) — and a small
+:mod:`napari_semcolor.backends.diffusion.appearance`: regions that look alike usually share a colour) — and a small
 conditional U-Net (:mod:`napari_semcolor.nets.unet`) diffuses the *residual* a*b* − start at a lower
 resolution (long side 64), conditioned on L*, the hints, the hint mask (so a gray hint is not "no
 hint"), the starting point and the appearance guess. The sampled residual is upsampled edge-aware
@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_semcolor.appearance import MIX, appearance_colours
+from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
 from napari_semcolor.backends.base import Job
-from napari_semcolor.backends.propagate import propagate
+from napari_semcolor.propagation import propagate
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.upsample import downsample, guided_upsample, working_shape
 
@@ -38,7 +38,7 @@ from napari_semcolor.upsample import downsample, guided_upsample, working_shape
 #: for 128 px working images)
 NET_SIZE = 64
 WEIGHTS = "diffusion"
-#: the samplers of :mod:`napari_semcolor.sampling`, named here so a GUI can list them without torch
+#: the samplers of :mod:`napari_semcolor.backends.diffusion.sampling`, named here so a GUI can list them without torch
 SAMPLER_NAMES = ("dpmpp_2m", "ddim")
 #: default scale of the starting noise with hints: at 1 the proposals were ~1.7 dB below propagate
 #: on the validation split (10 hints), at 0.6 on a par with it (see models/MODELS.md)
@@ -121,7 +121,7 @@ def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 
     """
     import torch
 
-    from napari_semcolor.sampling import SAMPLERS, alpha_sigma, grid, v_to_x0
+    from napari_semcolor.backends.diffusion.sampling import SAMPLERS, alpha_sigma, grid, v_to_x0
 
     if sampler not in SAMPLERS:
         raise SemcolorError(f"unknown sampler {sampler!r}; choose one of: {', '.join(SAMPLERS)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_semcolor.io import to_metres, write_result
+from napari_semcolor.files.images import to_metres, write_result
 
 
 def write_rgb(path: str, data, meta: dict) -> list[str]:

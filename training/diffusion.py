@@ -1,8 +1,8 @@
 """Train the hint-guided diffusion U-Net on one CPU core.
 
-    python -m napari_semcolor.train.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion [--resume]
+    python -m training.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion [--resume]
     # with no checkpoint left (a new machine): continue from the shipped EMA weights
-    python -m napari_semcolor.train.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion --init-from models/diffusion.safetensors
+    python -m training.diffusion --data ../shared/data/semcolorful/train --out runs/diffusion --init-from models/diffusion.safetensors
 
 Examples are made at the working resolution the backend runs at (128 px), exactly as the backend
 sees them: simulated hints → ``propagate`` → :func:`napari_semcolor.backends.diffusion.net_inputs`
@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, starting_point, to_tensor_cond
-from napari_semcolor.backends.propagate import propagate
+from napari_semcolor.propagation import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
-from napari_semcolor.train.data import list_images, load_lab, split_files
+from training.data import list_images, load_lab, split_files
 from napari_semcolor.upsample import downsample
 
 WORK = 128  # working resolution of the backend (long side)
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from napari_semcolor.nets.unet import IN_CHANNELS, UNet, config_of, widen_input
-    from napari_semcolor.sampling import add_noise, logsnr_of
+    from napari_semcolor.backends.diffusion.sampling import add_noise, logsnr_of
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)

@@ -15,7 +15,7 @@ def get_reader(path):
     if isinstance(path, list) or Path(str(path)).suffix.lower() not in (".tif", ".tiff"):
         return None
     from napari_semcolor.errors import SemcolorError
-    from napari_semcolor.sem_tiff import read_sem_tiff
+    from napari_semcolor.files.sem_tiff import read_sem_tiff
 
     try:
         image = read_sem_tiff(path, lazy=True)  # big uncompressed TIFFs open as read-only memory maps
