@@ -24,7 +24,7 @@ from napari_semcolor import __version__
 from napari_semcolor import hints as hints_mod
 from napari_semcolor import postprocess
 from napari_semcolor import regions as regions_mod
-from napari_semcolor.backends import get_backend
+from napari_semcolor.backends import get_backend, get_spec
 from napari_semcolor.backends.base import Job
 from napari_semcolor.propagation import propagate
 from napari_semcolor.color import compose, lightness_mapping
@@ -164,6 +164,8 @@ def colorize(
     hints = list(hints or [])
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise SemcolorError(f"n_samples must be a whole number ≥ 1; got {n_samples!r}")
+    spec = get_spec(backend)
+    options = spec.validate_options(options)  # before any work: a typo in a key is an error
     model = get_backend(backend)
     report(0.0, "preparing")
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
@@ -184,7 +186,7 @@ def colorize(
     if not 0 <= same_gray <= 1:
         raise SemcolorError(f"same_gray is a strength between 0 and 1; got {same_gray}")
     hints_mod.validate(hints, shape)
-    work = working_shape(shape, working_size or model.working_size)
+    work = working_shape(shape, working_size or spec.working_size)
     L_work = downsample_rows(read_L, shape, work, chunk_rows=step)
     labels_work = None if labels is None else resize_nearest(labels, work)
     hint_ab, hint_mask = hints_mod.rasterize(hints, shape, work)
@@ -198,8 +200,8 @@ def colorize(
         references=dict(references or {}),
         n_samples=int(n_samples),
         seed=int(seed),
-        options=dict(options or {}),
-        device=resolve_device(device) if getattr(model, "uses_torch", True) else "cpu",
+        options=options,
+        device=resolve_device(device) if spec.uses_torch else "cpu",
         progress=lambda f, m: report(round(0.05 + 0.65 * min(max(f, 0.0), 1.0), 4), m),
         cancel=cancel,
     )
@@ -240,7 +242,7 @@ def colorize(
     metadata = {
         "napari_semcolor_version": __version__,
         "backend": backend,
-        "model_sha256": getattr(model, "model_sha256", None),
+        "model_sha256": model_sha256(spec),
         "n_samples": int(n_samples),
         "seed": int(seed),
         "working_shape": list(work),
@@ -260,6 +262,15 @@ def colorize(
         "seconds": round(time.perf_counter() - t0, 3),
     }
     return ColorizeResult(rgb, metadata)
+
+
+def model_sha256(spec) -> str | None:
+    """sha256 of the backend's main weight file (its first), None for a backend without weights."""
+    if not spec.weights:
+        return None
+    from napari_semcolor.weights import REGISTRY
+
+    return REGISTRY[spec.weights[0]].sha256
 
 
 def available_memory() -> int | None:

@@ -12,6 +12,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from napari_semcolor.backends.spec import BackendSpec
 from napari_semcolor.errors import Cancelled
 
 ProgressFn = Callable[[float, str], None]
@@ -68,13 +69,13 @@ class Job:
 
 
 class Backend(Protocol):
-    """A colouring backend: ``colorize(job) -> ab`` of shape (n_samples, h, w, 2), float32."""
+    """A colouring backend: ``colorize(job) -> ab`` of shape (n_samples, h, w, 2), float32.
 
-    name: str
-    #: long side of the working resolution the backend prefers (pixels)
-    working_size: int
-    #: True if the backend needs at least one hint to produce colour
-    needs_hints: bool
+    ``spec`` says what it is and can do (:class:`~napari_semcolor.backends.spec.BackendSpec`);
+    ``job.options`` arrive validated against it, every option present (None = automatic).
+    """
+
+    spec: BackendSpec
 
     def colorize(self, job: Job) -> np.ndarray: ...
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.spec import BackendSpec, Option
 
 #: default read-out temperature, the largest that met colourfulness >= 0.7 x ground truth on the
 #: validation split (higher temperatures are closer to gray: better PSNR, duller colour)
@@ -50,16 +51,18 @@ def temperatures(T: float, n: int) -> list[float]:
 class EECNNBackend:
     """Automatic colouring with the EE-CNN (encoder + EfficientNet-Lite0 features + decoder)."""
 
-    name = "eecnn"
-    working_size = 384
-    needs_hints = False
-
-    @property
-    def model_sha256(self) -> str:
-        """sha256 of the EE-CNN weight file (recorded in the output's metadata)."""
-        from napari_semcolor.weights import REGISTRY
-
-        return REGISTRY["eecnn"].sha256
+    spec = BackendSpec(
+        name="eecnn",
+        summary="automatic colouring by a network trained on colour SEM images; hints are honoured on top",
+        working_size=384,
+        proposals=True,
+        uses_torch=True,
+        live=True,
+        weights=("eecnn", "efficientnet_lite0_features"),
+        options=(
+            Option("temperature", float, TEMPERATURE, "read-out temperature: lower is more vivid, higher safer and grayer", min=1e-4, max=10.0),
+        ),
+    )
 
     def colorize(self, job: Job) -> np.ndarray:
         """Predict a*b* for ``job.L``; returns (n_samples, h, w, 2) float32."""

@@ -45,6 +45,7 @@ import numpy as np
 
 from napari_semcolor import postprocess
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.spec import BackendSpec, Option
 from napari_semcolor.color import image_to_lab
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.upsample import downsample, resize_nearest, working_shape
@@ -325,9 +326,25 @@ def assign_references(references: dict, labels: np.ndarray | None) -> dict[int, 
 class NSTCNNBackend:
     """Reference colouring: a small CNN fitted at run time on each reference (see module doc)."""
 
-    name = "nst"
-    working_size = 384
-    needs_hints = False
+    spec = BackendSpec(
+        name="nst",
+        summary="colours learnt from your colour reference image(s), one reference per region",
+        working_size=384,
+        seeded=True,
+        uses_torch=True,
+        references=True,
+        live=True,
+        options=(
+            Option("same_gray", float, SAME_GRAY, "same gray, same colour: pixels of equal L* take the dominant colour among them", min=0.0, max=1.0),
+            Option("iterations", int, ITERATIONS, "most fit iterations per reference", min=0, max=10_000_000, advanced=True),
+            Option("seconds", float, SECONDS, "most fit time per reference (s); a fit stopped on time depends on the machine", min=0.0, max=3600.0, advanced=True),
+            Option("width", int, WIDTH, "channels of the fitted net", min=1, max=256, advanced=True),
+            Option("crop", int, CROP, "crop size of the fit (pixels)", min=4, max=1024, advanced=True),
+            Option("batch", int, BATCH, "crops per fit iteration", min=1, max=1024, advanced=True),
+            Option("lr", float, LR, "learning rate of the fit", min=1e-6, max=1.0, advanced=True),
+            Option("threads", int, THREADS, "torch threads during fit and apply", min=1, max=256, advanced=True),
+        ),
+    )
 
     def colorize(self, job: Job) -> np.ndarray:
         """a*b* (n_samples, h, w, 2) for ``job.L`` from ``job.references`` (repeated per sample)."""

@@ -9,16 +9,20 @@ from __future__ import annotations
 import numpy as np
 
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.spec import BackendSpec
 from napari_semcolor.propagation import propagate
 
 
 class PropagateBackend:
     """Optimisation-based hint propagation: no hints → gray."""
 
-    name = "propagate"
-    working_size = 384
-    needs_hints = True
-    uses_torch = False
+    spec = BackendSpec(
+        name="propagate",
+        summary="hint colours spread along similar gray values, stopped by edges (no weights; instant)",
+        working_size=384,
+        needs_hints=True,
+        live=True,
+    )
 
     def colorize(self, job: Job) -> np.ndarray:
         job.report(0.0, "building affinities")

@@ -30,6 +30,7 @@ import numpy as np
 
 from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.spec import BackendSpec, Option
 from napari_semcolor.propagation import propagate
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.upsample import downsample, guided_upsample, working_shape
@@ -179,26 +180,43 @@ def load_model(device: str = "cpu"):
     return model.to(device).eval()
 
 
+def default_temperature(hint_mask: np.ndarray) -> float:
+    """The automatic temperature: :data:`TEMPERATURE` with hints, :data:`TEMPERATURE_NO_HINTS` without."""
+    return TEMPERATURE if hint_mask.any() else TEMPERATURE_NO_HINTS
+
+
 class DiffusionBackend:
     """Hint-guided diffusion proposals (works with no hints too: automatic proposals)."""
 
-    name = "diffusion"
-    working_size = 128
-    needs_hints = False
-    uses_torch = True
+    spec = BackendSpec(
+        name="diffusion",
+        summary="several colour proposals sampled around the hints (or automatic ones without hints)",
+        working_size=128,
+        proposals=True,
+        seeded=True,
+        uses_torch=True,
+        weights=(WEIGHTS,),
+        options=(
+            Option("steps", int, 10, "sampler steps: more is slower and a little cleaner", min=1, max=100),
+            Option("sampler", str, SAMPLER_NAMES[0], "the few-step sampler", choices=SAMPLER_NAMES),
+            Option("guidance", float, 1.0, "hint guidance: 1 = off; above 1 the proposals follow the hints more closely", min=0.0, max=10.0),
+            Option(
+                "temperature", float, None, "lower: proposals closer to each other (and on average to the truth); 1: the model's own spread",
+                min=0.0, max=2.0, auto=f"{TEMPERATURE} with hints, {TEMPERATURE_NO_HINTS} without",
+            ),
+            Option("network", bool, True, "off: return the starting point the network would correct (to measure what it adds)", advanced=True),
+            Option("net_size", int, None, "long side the network runs at", min=8, max=1024, auto="the resolution the weights were trained at", advanced=True),
+        ),
+    )
 
     def __init__(self):
         self._model = None
         self._device = None
-        self.model_sha256 = None
 
     def _get_model(self, device: str):
         if self._model is None or self._device != device:
-            from napari_semcolor.weights import REGISTRY
-
             self._model = load_model(device)
             self._device = device
-            self.model_sha256 = REGISTRY[WEIGHTS].sha256
         return self._model
 
     def colorize(self, job: Job) -> np.ndarray:
@@ -217,7 +235,7 @@ class DiffusionBackend:
         base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
         if not opts.get("network", True):  # diagnostic: the starting point alone, no sampling
             return honour_hints(np.repeat(base[None], job.n_samples, axis=0), job.L, job.hint_ab, job.hint_mask, job.labels)
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, int(opts.get("net_size", model.net_size)), app)
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, int(model.net_size if opts.get("net_size") is None else opts["net_size"]), app)
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
@@ -230,7 +248,7 @@ class DiffusionBackend:
             res = sample_residual(
                 model, cond.to(job.device), job.n_samples, seed=job.seed, steps=steps,
                 sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance,
-                temperature=float(opts.get("temperature", TEMPERATURE if job.hint_mask.any() else TEMPERATURE_NO_HINTS)), callback=step,
+                temperature=default_temperature(job.hint_mask) if opts.get("temperature") is None else float(opts["temperature"]), callback=step,
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
