@@ -89,3 +89,26 @@ def test_rgb_given_for_gray_warns_and_uses_lightness():
 def test_bad_shapes_and_dtypes_are_refused(bad):
     with pytest.raises(SemcolorError):
         to_lightness(bad)
+
+
+@pytest.mark.parametrize(
+    "rgb, expected",
+    [
+        ((1, 0, 0), "#ff0000"),  # Python ints are floats in [0, 1], as in a Hint
+        ((0.5, 0.25, 1.0), "#8040ff"),
+        ((0.2, 0.4, 0.6, 0.5), "#336699"),  # alpha ignored
+        (np.array([10, 200, 30], np.uint8), "#0ac81e"),  # uint8 is 0–255
+        ((1.2, -0.1, 0.0), "#ff0000"),  # clipped
+    ],
+)
+def test_to_hex(rgb, expected):
+    from napari_semcolor.color import to_hex
+
+    assert to_hex(rgb) == expected
+
+
+def test_to_hex_and_parse_color_are_inverses():
+    from napari_semcolor.color import parse_color, to_hex
+
+    for text in ("#000000", "#ffffff", "#0ac81e", "#cc3399", "#7f8081"):
+        assert to_hex(parse_color(text)) == text

@@ -56,3 +56,18 @@ def test_parse_color(value, expected):
 def test_parse_color_refuses_nonsense(bad):
     with pytest.raises(SemcolorError):
         H.parse_color(bad)
+
+
+def test_hint_dict_round_trip():
+    hints = [H.Hint(10, 20, (1.0, 0.0, 0.0), 5), H.Hint(3, 4, (0.2, 0.4, 0.6), 1, plane=(2, 0))]
+    dicts = [h.to_dict() for h in hints]
+    assert dicts[1] == {"y": 3, "x": 4, "color": "#336699", "size": 1, "plane": [2, 0]}
+    back = [H.Hint.from_dict(d) for d in dicts]
+    assert [(h.y, h.x, h.size, h.plane, h.hex) for h in back] == [(h.y, h.x, h.size, h.plane, h.hex) for h in hints]
+    assert H.Hint.from_dict({"y": 1, "x": 2, "color": "#00ff00"}) == H.Hint(1, 2, (0.0, 1.0, 0.0), 1, ())
+
+
+@pytest.mark.parametrize("bad", [{"x": 1, "color": "#ff0000"}, {"y": 1, "x": 2, "color": "red"}, {"y": "a", "x": 2, "color": "#ff0000"}, "y=1"])
+def test_hint_from_a_bad_dict_is_a_clear_error(bad):
+    with pytest.raises(SemcolorError, match="a hint is"):
+        H.Hint.from_dict(bad)

@@ -331,3 +331,44 @@ def image_to_lab(rgb: np.ndarray) -> np.ndarray:
     if np.issubdtype(rgb.dtype, np.integer):
         rgb = rgb[..., :3].astype(np.float32) / np.iinfo(rgb.dtype).max
     return rgb_to_lab(np.clip(np.nan_to_num(rgb[..., :3].astype(np.float32)), 0, 1))
+
+
+def parse_color(value) -> tuple[float, float, float]:
+    """Read a colour given as ``#rrggbb`` or as 3 (or 4) numbers; return sRGB floats in [0, 1].
+
+    Numbers all in [0, 1] are read as floats; if any is above 1, all are read as 0–255.
+    The inverse of :func:`to_hex`.
+    """
+    if isinstance(value, str):
+        s = value.strip().lstrip("#")
+        if len(s) not in (6, 8) or any(ch not in "0123456789abcdefABCDEF" for ch in s):
+            raise SemcolorError(f"colour {value!r} is not of the form #rrggbb")
+        return tuple(int(s[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+    arr = np.asarray(value, np.float64).ravel()
+    if arr.size not in (3, 4) or not np.all(np.isfinite(arr)) or arr.min() < 0:
+        raise SemcolorError(f"colour {value!r} must be 3 (or 4) non-negative numbers or #rrggbb")
+    arr = arr[:3]
+    if arr.max() > 1:
+        if arr.max() > 255:
+            raise SemcolorError(f"colour {value!r}: values above 1 are read as 0–255, and must be ≤ 255")
+        arr = arr / 255
+    return tuple(float(v) for v in arr)  # type: ignore[return-value]
+
+
+def to_hex(rgb) -> str:
+    """An sRGB colour as ``#rrggbb``.
+
+    Parameters
+    ----------
+    rgb : sequence of 3 (or 4) numbers
+        Floats in [0, 1] (a 4th, alpha, value is ignored); a ``uint8`` array is read as 0–255.
+        Python ints are floats here too: ``(1, 0, 0)`` is red, as in a :class:`~napari_semcolor.hints.Hint`.
+
+    Returns
+    -------
+    str
+        Lower-case ``#rrggbb``; values outside the range are clipped.
+    """
+    arr = np.asarray(rgb)
+    scale = 1 if arr.dtype == np.uint8 else 255
+    return "#" + "".join(f"{min(max(round(float(c) * scale), 0), 255):02x}" for c in arr.ravel()[:3])

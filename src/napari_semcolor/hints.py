@@ -9,12 +9,13 @@ conversions below take care of that. A hint whose chroma is below :data:`GRAY_CH
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from napari_semcolor.color import rgb_to_ab
+from napari_semcolor.color import parse_color, rgb_to_ab, to_hex
 from napari_semcolor.errors import SemcolorError
 
 #: a hint colour with a*b* chroma below this is a gray ("keep neutral") hint
@@ -58,28 +59,32 @@ class Hint:
     @property
     def hex(self) -> str:
         """The colour as ``#rrggbb``."""
-        return "#" + "".join(f"{round(c * 255):02x}" for c in self.rgb)
+        return to_hex(self.rgb)
 
+    def to_dict(self) -> dict:
+        """The hint as JSON-ready values (run metadata, sidecars); :meth:`from_dict` reads it back.
 
-def parse_color(value) -> tuple[float, float, float]:
-    """Read a colour given as ``#rrggbb`` or as 3 (or 4) numbers; return sRGB floats in [0, 1].
+        Returns
+        -------
+        dict
+            ``{"y": int, "x": int, "color": "#rrggbb", "size": int, "plane": [int, ...]}``.
+        """
+        return {"y": self.y, "x": self.x, "color": self.hex, "size": self.size, "plane": list(self.plane)}
 
-    Numbers all in [0, 1] are read as floats; if any is above 1, all are read as 0–255.
-    """
-    if isinstance(value, str):
-        s = value.strip().lstrip("#")
-        if len(s) not in (6, 8) or any(ch not in "0123456789abcdefABCDEF" for ch in s):
-            raise SemcolorError(f"colour {value!r} is not of the form #rrggbb")
-        return tuple(int(s[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-    arr = np.asarray(value, np.float64).ravel()
-    if arr.size not in (3, 4) or not np.all(np.isfinite(arr)) or arr.min() < 0:
-        raise SemcolorError(f"colour {value!r} must be 3 (or 4) non-negative numbers or #rrggbb")
-    arr = arr[:3]
-    if arr.max() > 1:
-        if arr.max() > 255:
-            raise SemcolorError(f"colour {value!r}: values above 1 are read as 0–255, and must be ≤ 255")
-        arr = arr / 255
-    return tuple(float(v) for v in arr)  # type: ignore[return-value]
+    @classmethod
+    def from_dict(cls, values: Mapping) -> Hint:
+        """A hint from the dict of :meth:`to_dict` (``size`` and ``plane`` may be left out).
+
+        Raises
+        ------
+        SemcolorError
+            A missing ``y``, ``x`` or ``color``, or a value that cannot be read.
+        """
+        try:
+            plane = tuple(int(v) for v in values.get("plane") or ())
+            return cls(int(values["y"]), int(values["x"]), parse_color(values["color"]), int(values.get("size", 1)), plane)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SemcolorError(f"a hint is {{y, x, color[, size, plane]}}; cannot read {values!r}") from exc
 
 
 def validate(hints: list[Hint], shape: tuple[int, int]) -> list[Hint]:

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
+from napari_semcolor.errors import check_cancel
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
 # half of the 8-neighbourhood: each undirected edge once
@@ -171,10 +172,7 @@ def propagate(L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.nd
             from napari_semcolor.regions import upsample_in_regions
 
             x0 = upsample_in_regions(np.zeros_like(xc), xc, np.zeros((h, w), np.float32), clabels, labels).reshape(h * w, -1)
-    if cancel is not None and cancel.is_set():
-        from napari_semcolor.errors import Cancelled
-
-        raise Cancelled("colourization cancelled")
+    check_cancel(cancel)
     W = affinity_graph(L, labels)
     flat = solve_propagation(W, values.reshape(h * w, -1), mask.ravel(), x0=x0, iterations=reach or 40, leak=1e-6 if reach is None else 1e-2)
     return flat.reshape(h, w, -1)

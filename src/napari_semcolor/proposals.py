@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_semcolor.color import rgb_to_ab
+from napari_semcolor.color import rgb_to_ab, to_hex
 from napari_semcolor.errors import SemcolorError
 
 
@@ -59,7 +59,7 @@ def colours_at(proposals, y: float, x: float) -> PixelColours | None:
     rgb = rgb.astype(np.uint8)
     ab = rgb_to_ab(rgb).astype(np.float64)
     spread = float(np.max(np.linalg.norm(ab - ab.mean(axis=0), axis=-1)))
-    return PixelColours(row, col, rgb, ["#" + "".join(f"{int(c):02x}" for c in px) for px in rgb], spread)
+    return PixelColours(row, col, rgb, [to_hex(px) for px in rgb], spread)
 
 
 __all__ = ["PixelColours", "colours_at"]

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 from scipy import ndimage
 
+from napari_semcolor.color import parse_color, rgb_to_ab, to_hex
 from napari_semcolor.errors import SemcolorError
-from napari_semcolor.hints import parse_color
 from napari_semcolor.upsample import _axis_weights, coefficients_at_rows, guided_coefficients
 
 #: value in a region colour table that means "keep this region neutral"
@@ -52,8 +52,6 @@ def parse_region_colors(region_colors: Mapping | None, labels: np.ndarray | None
         A label that is not a whole number or not in ``labels``, a colour that cannot be read, or
         a table without a label image.
     """
-    from napari_semcolor.color import rgb_to_ab
-
     if not region_colors:
         return {}
     table = {}
@@ -90,7 +88,7 @@ def describe(value) -> str:
     """A region colour table entry as text: ``"gray"`` or ``"#rrggbb"`` (for metadata and tables)."""
     if isinstance(value, str) and value.strip().lower() in _GRAY_NAMES:
         return GRAY
-    return "#" + "".join(f"{round(c * 255):02x}" for c in parse_color(value))
+    return to_hex(parse_color(value))
 
 
 def region_coefficients(guide: np.ndarray, src: np.ndarray, labels: np.ndarray, radius: int = 2, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from napari_semcolor.errors import Cancelled, SemcolorError
+from napari_semcolor.errors import SemcolorError, check_cancel
 
 EdgeFn = Callable[[np.ndarray], np.ndarray]
 
@@ -101,7 +101,7 @@ def segment(image: np.ndarray, method: str = "otsu", *, progress: Callable[[floa
         return np.zeros(L.shape, np.int32)
     if method == "hed":
         edge = edge_map(L / 100, edges or functools.partial(hed_edges, device=p["device"]), working_size=p["working_size"], tile=p["tile"], progress=lambda f, m: report(0.8 * f, m), cancel=cancel)
-        _check(cancel)
+        check_cancel(cancel, "segmentation")
         report(0.8, "watershed")
         labels = watershed_regions(edge, p["edge_sensitivity"], p["min_size"])
     else:
@@ -109,7 +109,7 @@ def segment(image: np.ndarray, method: str = "otsu", *, progress: Callable[[floa
             raise SemcolorError(f"the image has only {levels} gray level(s), fewer than the {p['classes']} classes asked for; lower the number of classes")
         smoothed = ndimage.gaussian_filter(L, p["smooth"]) if p["smooth"] > 0 else L
         classes = _threshold(smoothed, method, p)
-        _check(cancel)
+        check_cancel(cancel, "segmentation")
         report(0.5, "cleaning up")
         labels = _pieces(classes) if p["separate"] else classes
         labels = cleanup(labels, p["min_size"], fill_holes=p["fill_holes"], absorb=method == "multiotsu")
@@ -152,11 +152,6 @@ def _whole(p: dict, key: str, lo: int, hi: int | None = None) -> None:
         span = f"≥ {lo}" if hi is None else f"between {lo} and {hi}"
         raise SemcolorError(f"{key.replace('_', ' ')} must be a whole number {span}; got {value!r}")
     p[key] = int(value)
-
-
-def _check(cancel) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("segmentation cancelled")
 
 
 def _threshold(L: np.ndarray, method: str, p: dict) -> np.ndarray:
@@ -276,13 +271,13 @@ def edge_map(gray: np.ndarray, edges: EdgeFn, *, working_size: int = 512, tile: 
         out = np.zeros(work, np.float32)
         starts = [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
         for i, (y, x) in enumerate(starts):
-            _check(cancel)
+            check_cancel(cancel, "segmentation")
             report(i / len(starts), f"edges: tile {i + 1}/{len(starts)}")
             ya, xa = max(y - overlap, 0), max(x - overlap, 0)
             yb, xb = min(y + tile + overlap, h), min(x + tile + overlap, w)
             e = _edges_checked(edges, small[ya:yb, xa:xb])
             out[y : min(y + tile, h), x : min(x + tile, w)] = e[y - ya : y - ya + min(tile, h - y), x - xa : x - xa + min(tile, w - x)]
-    _check(cancel)
+    check_cancel(cancel, "segmentation")
     report(1.0, "edges done")
     if out.shape != gray.shape:
         out = resize_linear(out, gray.shape)
