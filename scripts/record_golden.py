@@ -38,7 +38,7 @@ def golden_cases() -> dict[str, dict]:
             image=image, backend="propagate", hints=hints, labels=labels,
             region_colors={1: "#cc3399", 2: "gray"}, same_gray=0.5, keep_gray=_databar(image),
         ),
-        "propagate_one_per_region": dict(image=image, backend="propagate", hints=hints, labels=labels, one_colour_per_region=True),
+        "propagate_one_per_region": dict(image=image, backend="propagate", hints=hints, labels=labels, one_color_per_region=True),
         "eecnn": dict(image=image, backend="eecnn", n_samples=2),
         "eecnn_hints": dict(image=image, backend="eecnn", hints=hints[:3]),
         "nst": dict(image=image, backend="nst", references={0: reference}, seed=1, options=nst_options),

@@ -10,19 +10,18 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_semcolor import pipeline
 from napari_semcolor.cli import main
 from napari_semcolor.color import image_to_lab, lightness_mapping, to_lightness
 from napari_semcolor.errors import SemcolorError
-from napari_semcolor.hints import Hint, read_csv
-from napari_semcolor.pipeline import check_memory, colorize
 from napari_semcolor.files.sem_tiff import read_sem_tiff
+from napari_semcolor.hints import Hint, read_csv
+from napari_semcolor.pipeline import check_memory, colorize, memory
 from napari_semcolor.synthetic import make_sem
 
 
 @pytest.fixture
 def small_tiles(monkeypatch):
-    monkeypatch.setattr(pipeline, "TILE_PIXELS", 23 * 300)  # a 300-pixel-wide image: 23-row tiles
+    monkeypatch.setattr(memory, "TILE_PIXELS", 23 * 300)  # a 300-pixel-wide image: 23-row tiles
 
 
 @pytest.fixture(scope="module")

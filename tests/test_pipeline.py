@@ -92,7 +92,7 @@ def test_progress_goes_to_one_and_metadata_reproduces(scene):
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen) and seen == sorted(seen)
     md = result.metadata
     assert md["backend"] == "propagate" and len(md["hints"]) == len(scene.hints)
-    again = colorize(scene.image, md["backend"], [Hint(h["y"], h["x"], tuple(int(h["color"][i : i + 2], 16) / 255 for i in (1, 3, 5)), h["size"]) for h in md["hints"]], seed=md["seed"])
+    again = colorize(scene.image, md["backend"], [Hint.from_dict(h) for h in md["hints"]], seed=md["seed"])
     np.testing.assert_array_equal(again.rgb, result.rgb)
 
 
@@ -165,3 +165,36 @@ def test_stack_is_coloured_plane_by_plane_with_plane_hints(scene):
     assert a0[0] > 10 and a0[1] > 10 and b0[1] < -10  # red (b* > 0) on plane 0, blue (b* < 0) on plane 1
     assert np.abs(lab[2, ..., 1:]).max() < 1.5  # plane 2 had only the gray hint
     assert seen[-1] == 1.0 and seen == sorted(seen) and result.metadata["planes"] == 3
+
+
+def test_free_memory_comes_from_psutil_on_every_system(monkeypatch, scene):
+    import types
+
+    import psutil
+
+    from napari_semcolor.pipeline import available_memory
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: types.SimpleNamespace(available=123_456_789))
+    assert available_memory() == 123_456_789
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: types.SimpleNamespace(available=2**20))  # 1 MB free
+    with pytest.raises(SemcolorError, match="GB of memory"):
+        colorize(scene.image, "propagate", scene.hints)  # refused before any work
+
+    def broken():
+        raise psutil.Error("no memory information here")
+
+    monkeypatch.setattr(psutil, "virtual_memory", broken)
+    assert available_memory() is None
+    assert colorize(scene.image, "propagate", scene.hints).image.shape == (*scene.image.shape, 3)  # unknown: not refused
+
+
+def test_parameters_are_checked_before_any_work(scene):
+    class Untouchable:
+        shape, dtype = (100, 100), np.dtype(np.uint8)
+
+        def __getitem__(self, key):
+            raise AssertionError("the image was read before the parameters were checked")
+
+    for kwargs, match in (({"same_gray": 2}, "same_gray"), ({"options": {"stepz": 3}}, "no option"), ({"n_samples": 1.5}, "n_samples")):
+        with pytest.raises(SemcolorError, match=match):
+            colorize(Untouchable(), "propagate", **kwargs)

@@ -259,26 +259,15 @@ def _colorize(args) -> int:
 
 def _params_from_sidecar(path: str) -> dict:
     """colorize() arguments recorded in a run's metadata JSON."""
-    from napari_semcolor.hints import Hint, parse_color
+    from napari_semcolor.pipeline import params_from_metadata
 
     try:
         md = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise SemcolorError(f"cannot read the sidecar {path}: {exc}") from exc
-    if "backend" not in md:
+    if not isinstance(md, dict) or "backend" not in md:
         raise SemcolorError(f"{path} is not a napari-semcolor metadata file (it has no 'backend')")
-    hints = [Hint(h["y"], h["x"], parse_color(h["color"]), h.get("size", 1), tuple(h.get("plane", ()))) for h in md.get("hints", [])]
-    out = {"backend": md["backend"], "hints": hints, "seed": md.get("seed", 0), "n_samples": md.get("n_samples", 1)}
-    if md.get("working_shape"):
-        out["working_size"] = max(md["working_shape"])
-    for key in ("options", "nan", "same_gray", "one_colour_per_region"):
-        if md.get(key) is not None:
-            out[key] = md[key]
-    if md.get("percentiles"):
-        out["percentiles"] = tuple(md["percentiles"])
-    if md.get("region_colors"):
-        out["region_colors"] = {int(k): v for k, v in md["region_colors"].items()}
-    return out
+    return params_from_metadata(md)
 
 
 def _batch(args) -> int:

@@ -1,8 +1,8 @@
 """Optional a*b* post-processing at working resolution, for any backend (Goytom et al. 2019).
 
-* :func:`one_colour_per_region`: each region takes its dominant colour (the HED-bounded uniform
+* :func:`one_color_per_region`: each region takes its dominant colour (the HED-bounded uniform
   colouring of the EE-CNN paper).
-* :func:`same_gray_same_colour`: pixels of equal L* share the most frequent a*b* among them (the
+* :func:`same_gray_same_color`: pixels of equal L* share the most frequent a*b* among them (the
   paper's post-process), blended in with a strength; within regions when labels are given.
 
 "Dominant" is the densest cell of a 4-unit a*b* histogram, read out as the mean of the colours in
@@ -11,13 +11,15 @@ that cell: unlike the mean of the region it is not pulled towards gray by a few 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 _CELL = 4.0  # a*b* histogram cell (ΔE ≈ 4: barely visible)
 _SPAN = 128.0  # |a*|, |b*| covered by the histogram
 
 
-def dominant_colours(ab: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dominant_colors(ab: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dominant a*b* of each group of pixels.
 
     Parameters
@@ -46,15 +48,15 @@ def dominant_colours(ab: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np
     return ids, (sums[first] / counts[first, None]).astype(np.float32)
 
 
-def one_colour_per_region(ab: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def one_color_per_region(ab: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Fill every region of ``labels`` (h, w) with its dominant a*b*; ab is (h, w, 2)."""
-    ids, colours = dominant_colours(ab.reshape(-1, 2), _nonnegative(labels).ravel())
+    ids, colours = dominant_colors(ab.reshape(-1, 2), _nonnegative(labels).ravel())
     lut = np.zeros((int(ids.max()) + 1, 2), np.float32)
     lut[ids] = colours
     return lut[_nonnegative(labels)]
 
 
-def same_gray_same_colour(ab: np.ndarray, L: np.ndarray, strength: float = 1.0, labels: np.ndarray | None = None, *, levels: int = 101) -> np.ndarray:
+def same_gray_same_color(ab: np.ndarray, L: np.ndarray, strength: float = 1.0, labels: np.ndarray | None = None, *, levels: int = 101) -> np.ndarray:
     """Blend each pixel's a*b* towards the dominant a*b* of all pixels with the same L* level.
 
     Parameters
@@ -72,7 +74,7 @@ def same_gray_same_colour(ab: np.ndarray, L: np.ndarray, strength: float = 1.0, 
         return ab
     level = np.clip(np.round(L / 100 * (levels - 1)), 0, levels - 1).astype(np.int64)
     groups = level if labels is None else _nonnegative(labels).astype(np.int64) * levels + level
-    ids, colours = dominant_colours(ab.reshape(-1, 2), groups.ravel())
+    ids, colours = dominant_colors(ab.reshape(-1, 2), groups.ravel())
     shared = colours[np.searchsorted(ids, groups)]
     s = float(min(strength, 1.0))
     return ((1 - s) * ab + s * shared).astype(np.float32)
@@ -82,3 +84,14 @@ def _nonnegative(labels: np.ndarray) -> np.ndarray:
     # negative labels (e.g. a data bar marked -1) become their own group after the others
     labels = np.asarray(labels)
     return np.where(labels < 0, labels.max(initial=0) + 1 - labels, labels)
+
+
+_RENAMED = {"one_colour_per_region": "one_color_per_region", "same_gray_same_colour": "same_gray_same_color", "dominant_colours": "dominant_colors"}
+
+
+def __getattr__(name: str):
+    # the British spellings stay importable for one release
+    if name in _RENAMED:
+        warnings.warn(f"postprocess.{name} is deprecated and will be removed in the next release; use {_RENAMED[name]}", DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ without contrast has no regions (all 0).
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
