@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from napari_semcolor.backends.base import Job
-from napari_semcolor.backends.eecnn import EECNNBackend
+from napari_semcolor.backends.eecnn import TEMPERATURE, EECNNBackend
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.nets.eecnn import EECNN, ab_bins, soft_cross_entropy, soft_encode
 from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input
@@ -41,7 +41,7 @@ def test_eecnn_shapes():
     g = torch.rand(2, 1280)
     with torch.inference_mode():
         logits = net(L, g)
-        ab = net.predict(L, g)
+        ab = net.predict(L, g, TEMPERATURE)
     assert logits.shape == (2, len(ab_bins()), 32, 48)
     assert ab.shape == (2, 2, 64, 96)
     assert torch.isfinite(ab).all()
@@ -51,8 +51,8 @@ def test_eecnn_is_deterministic():
     L = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(1)) * 100
     g = torch.rand(1, 1280, generator=torch.Generator().manual_seed(2))
     with torch.inference_mode():
-        a = _net(3).predict(L, g)
-        b = _net(3).predict(L, g)
+        a = _net(3).predict(L, g, TEMPERATURE)
+        b = _net(3).predict(L, g, TEMPERATURE)
     assert torch.equal(a, b)
 
 
@@ -91,7 +91,7 @@ def bundled():
     """The bundled EE-CNN backend (its weights must be in models/: a missing file fails, not skips)."""
     for name in ("eecnn", "efficientnet_lite0_features"):
         assert name in REGISTRY and (models_dir() / REGISTRY[name].filename).is_file(), f"{name} weights missing from models/"
-    from napari_semcolor.backends.eecnn import EECNNBackend
+    from napari_semcolor.backends.eecnn import TEMPERATURE, EECNNBackend
 
     return EECNNBackend()
 

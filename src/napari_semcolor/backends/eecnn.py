@@ -18,8 +18,9 @@ import numpy as np
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.spec import BackendSpec, Option
 
-#: default read-out temperature, the largest that met colourfulness >= 0.7 x ground truth on the
-#: validation split (higher temperatures are closer to gray: better PSNR, duller colour)
+#: the plugin's read-out temperature (the one EE-CNN temperature outside training, which reads out
+#: at its own): the largest that met colourfulness >= 0.7 x ground truth on the validation split
+#: (higher temperatures are closer to gray: better PSNR, duller colour)
 TEMPERATURE = 0.02
 
 
