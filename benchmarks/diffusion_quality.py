@@ -22,28 +22,8 @@ import time
 import numpy as np
 
 SIZE = 256
+U8 = 255  # data_range of the metrics: the results are uint8
 COUNTS = (0, 1, 2, 5, 10, 20, 50)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR (dB) of two uint8 images."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2) / 255**2
-    return float(10 * np.log10(1 / max(mse, 1e-12)))
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Channel-averaged SSIM of two uint8 RGB images."""
-    from skimage.metrics import structural_similarity
-
-    return float(structural_similarity(a, b, channel_axis=-1, data_range=255))
-
-
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) colourfulness of a uint8 RGB image."""
-    rgb = rgb.astype(np.float64)
-    rg = rgb[..., 0] - rgb[..., 1]
-    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
 def load_square(path, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +79,7 @@ def main() -> None:
     from napari_semcolor.color import image_to_lab
     from napari_semcolor.pipeline import colorize
     from training.data import list_images, split_files
+    from training.metrics import colourfulness, psnr, ssim
 
     torch.set_num_threads(args.threads)
     _, val = split_files(list_images(args.data))
@@ -115,17 +96,17 @@ def main() -> None:
             r = rows[n]
             prop = colorize(gray, "propagate", hints).image
             diff = colorize(gray, "diffusion", hints, n_samples=9, seed=i, device="cpu", options=options).rgb
-            r["gt_cf"].append(colourfulness(truth))
-            r["prop_psnr"].append(psnr(prop, truth))
-            r["prop_ssim"].append(ssim(prop, truth))
-            r["prop_cf"].append(colourfulness(prop))
+            r["gt_cf"].append(colourfulness(truth, U8))
+            r["prop_psnr"].append(psnr(prop, truth, U8))
+            r["prop_ssim"].append(ssim(prop, truth, U8))
+            r["prop_cf"].append(colourfulness(prop, U8))
             start = colorize(gray, "diffusion", hints, device="cpu", options={"network": False}).image
-            r["start_psnr"].append(psnr(start, truth))
-            scores = [psnr(d, truth) for d in diff]
+            r["start_psnr"].append(psnr(start, truth, U8))
+            scores = [psnr(d, truth, U8) for d in diff]
             r["diff_psnr"].append(np.mean(scores))
             r["diff_best"].append(np.max(scores))
-            r["diff_ssim"].append(np.mean([ssim(d, truth) for d in diff]))
-            r["diff_cf"].append(np.mean([colourfulness(d) for d in diff]))
+            r["diff_ssim"].append(np.mean([ssim(d, truth, U8) for d in diff]))
+            r["diff_cf"].append(np.mean([colourfulness(d, U8) for d in diff]))
             ab = np.stack([image_to_lab(d)[..., 1:] for d in diff])
             if n == 0:
                 div_none.append(pairwise_ab(ab))

@@ -35,7 +35,7 @@ def bundled_predictor(temperatures):
         out = []
         for T in temperatures:
             job = Job(L=L, hint_ab=np.zeros(L.shape + (2,), np.float32), hint_mask=np.zeros(L.shape, np.float32),
-                      options={"temperature": T})
+                      options=backend.spec.validate_options({"temperature": T}))
             out.append(backend.colorize(job)[0])
         return out
 

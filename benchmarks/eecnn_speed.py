@@ -20,8 +20,10 @@ import numpy as np
 
 def _job(L):
     from napari_semcolor.backends.base import Job
+    from napari_semcolor.backends.eecnn import EECNNBackend
 
-    return Job(L=L, hint_ab=np.zeros(L.shape + (2,), np.float32), hint_mask=np.zeros(L.shape, np.float32))
+    options = EECNNBackend.spec.validate_options({})
+    return Job(L=L, hint_ab=np.zeros(L.shape + (2,), np.float32), hint_mask=np.zeros(L.shape, np.float32), options=options)
 
 
 def _peak_mb() -> float:

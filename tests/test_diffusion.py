@@ -29,7 +29,7 @@ def _job(scene, hints=(), **kw) -> Job:
 
     work = working_shape(scene.L.shape, 128)
     ab, mask = rasterize(list(hints), scene.L.shape, work)
-    return Job(L=downsample(scene.L, work), hint_ab=ab, hint_mask=mask, options=dict(FAST), **kw)
+    return Job(L=downsample(scene.L, work), hint_ab=ab, hint_mask=mask, options=DiffusionBackend.spec.validate_options(FAST), **kw)
 
 
 def test_proposals_have_the_working_shape(scene, backend):
@@ -118,7 +118,7 @@ def test_cancel_between_steps_is_prompt(scene, backend):
             cancel.set()  # ask to stop right after the first step
 
     job = _job(scene, n_samples=2, progress=progress, cancel=cancel)
-    job.options = {"steps": 8}
+    job.options = DiffusionBackend.spec.validate_options({"steps": 8})
     with pytest.raises(Cancelled):
         backend.colorize(job)
     assert len(steps) == 1
@@ -133,9 +133,9 @@ def test_cancel_through_the_pipeline(scene):
 
 def test_guidance_and_ddim_run(scene, backend):
     job = _job(scene, scene.hints, n_samples=2)
-    job.options = {"steps": 2, "guidance": 2.0, "sampler": "ddim"}
+    job.options = DiffusionBackend.spec.validate_options({"steps": 2, "guidance": 2.0, "sampler": "ddim"})
     assert backend.colorize(job).shape == (2, 128, 128, 2)
-    job.options = {"sampler": "euler"}
+    job.options = {**job.options, "sampler": "euler"}  # past the spec's check: the sampler itself refuses it
     with pytest.raises(SemcolorError, match="sampler"):
         backend.colorize(job)
 

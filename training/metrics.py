@@ -1,4 +1,5 @@
-"""Colourisation metrics shared by training logs and benchmarks (numpy, no torch)."""
+"""Colourisation metrics shared by training logs and benchmarks (numpy, no torch): the one PSNR,
+SSIM and colourfulness of the project (images in [0, 1] by default, ``data_range=255`` for uint8)."""
 
 from __future__ import annotations
 
@@ -17,22 +18,26 @@ def lab_to_rgb_keep_L(lab: np.ndarray) -> np.ndarray:
     return lab_to_rgb(lab)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two images in [0, 1]."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
+    """PSNR in dB of two images with values in [0, ``data_range``] (1 for floats, 255 for uint8).
+
+    Identical images give ``inf``.
+    """
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)) / data_range**2
     return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
 
 
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM of two RGB images in [0, 1] (channel-averaged)."""
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
+    """SSIM of two RGB images with values in [0, ``data_range``] (channel-averaged)."""
     from skimage.metrics import structural_similarity
 
-    return float(structural_similarity(a, b, channel_axis=-1, data_range=1.0))
+    return float(structural_similarity(a, b, channel_axis=-1, data_range=data_range))
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk (2003) colourfulness of an RGB image in [0, 1] (on a 0-255 scale)."""
-    rgb = rgb.astype(np.float64) * 255.0
+def colourfulness(rgb: np.ndarray, data_range: float = 1.0) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness of an RGB image with values in [0, ``data_range``]
+    (on a 0-255 scale)."""
+    rgb = rgb.astype(np.float64) * (255.0 / data_range)
     rg = rgb[..., 0] - rgb[..., 1]
     yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))

@@ -40,7 +40,9 @@ class Job:
     seed : int
         Seed for anything random; same seed, same output.
     options : dict
-        Backend-specific options, passed through from the caller.
+        The backend's options as ``spec.validate_options`` returns them: every option of its
+        spec present and typed, None where the option is automatic. The pipeline validates them;
+        a caller that builds a Job itself passes ``Backend.spec.validate_options({...})``.
     device : str
         "cpu", "cuda", "mps" (already resolved from "auto" by the pipeline).
     """

@@ -4,8 +4,9 @@ Options (``job.options``)
 -------------------------
 temperature : float
     Annealed-mean temperature of the read-out (default :data:`TEMPERATURE`, chosen on the
-    validation split, see models/MODELS.md): lower is more vivid, higher is safer and grayer. With ``n_samples > 1`` the extra proposals use progressively more vivid and
-    more muted temperatures around it.
+    validation split, see models/MODELS.md): lower is more vivid, higher is safer and grayer.
+    With ``n_samples > 1`` the extra proposals use progressively more vivid and more muted
+    temperatures around it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.spec import BackendSpec, Option
 
-#: default read-out temperature, the largest that met colourfulness >= 0.7 x ground truth on the
-#: validation split (higher temperatures are closer to gray: better PSNR, duller colour)
+#: the plugin's read-out temperature (the one EE-CNN temperature outside training, which reads out
+#: at its own): the largest that met colourfulness >= 0.7 x ground truth on the validation split
+#: (higher temperatures are closer to gray: better PSNR, duller colour)
 TEMPERATURE = 0.02
 
 
@@ -85,9 +87,8 @@ class EECNNBackend:
             job.report(0.2, "EE-CNN")
             logits = net(Lp, g)
             job.check_cancel()
-            T0 = float(job.options.get("temperature", TEMPERATURE))
             out = []
-            for T in temperatures(T0, max(1, int(job.n_samples))):
+            for T in temperatures(job.options["temperature"], max(1, int(job.n_samples))):
                 ab = net.readout(logits, T)
                 ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
                 out.append(ab[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())

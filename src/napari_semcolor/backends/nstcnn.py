@@ -65,6 +65,8 @@ REFERENCE_SIZE = 384
 #: a reference whose 99th-percentile chroma is below this is gray
 MIN_CHROMA = 3.0
 CACHE_SIZE = 16
+#: the options that shape a fit (and so its cache key)
+FIT_OPTIONS = ("iterations", "seconds", "width", "crop", "batch", "lr")
 
 _cache: OrderedDict[str, object] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -137,20 +139,8 @@ def remap_luminance(L: np.ndarray, source: np.ndarray, target: np.ndarray) -> np
 
 # -- fitting -------------------------------------------------------------------------------------
 def fit_params(options: dict) -> dict:
-    """The fit parameters from ``options``, validated, with defaults."""
-    p = {
-        "iterations": int(options.get("iterations", ITERATIONS)),
-        "seconds": float(options.get("seconds", SECONDS)),
-        "width": int(options.get("width", WIDTH)),
-        "crop": int(options.get("crop", CROP)),
-        "batch": int(options.get("batch", BATCH)),
-        "lr": float(options.get("lr", LR)),
-    }
-    if p["iterations"] < 0 or p["seconds"] < 0:
-        raise SemcolorError("iterations and seconds must be ≥ 0")
-    if p["width"] < 1 or p["crop"] < 4 or p["batch"] < 1 or not p["lr"] > 0:
-        raise SemcolorError(f"invalid NST fit options: {p}")
-    return p
+    """The fit parameters (:data:`FIT_OPTIONS`) from options validated against the backend's spec."""
+    return {key: options[key] for key in FIT_OPTIONS}
 
 
 def cache_key(lab: np.ndarray, mask: np.ndarray, params: dict, seed: int) -> str:
@@ -350,9 +340,6 @@ class NSTCNNBackend:
         """a*b* (n_samples, h, w, 2) for ``job.L`` from ``job.references`` (repeated per sample)."""
         job.check_cancel()
         params = fit_params(job.options)
-        strength = float(job.options.get("same_gray", SAME_GRAY))
-        if not 0 <= strength <= 1:
-            raise SemcolorError(f"same_gray is a strength between 0 and 1; got {strength}")
         assigned = assign_references(job.references, job.labels)
         # group labels by reference (the same object → one fit, one pass of the net); all
         # references are converted (and validated) before any fitting starts
@@ -365,7 +352,7 @@ class NSTCNNBackend:
         L = job.L.astype(np.float32)
         ab = np.zeros(L.shape + (2,), np.float32)
         n = len(groups)
-        with _threads(job.options.get("threads", THREADS)):
+        with _threads(job.options["threads"]):
             for i, (rid, ks) in enumerate(groups.items()):
                 lab, mask = prepared[rid]
                 net = fitted_net(lab, mask, params, job.seed, job, fraction=(i / n, (i + 0.9) / n))
@@ -373,7 +360,7 @@ class NSTCNNBackend:
                 L_in = remap_luminance(L, L[where], lab[..., 0][mask])
                 ab[where] = apply(net, L_in)[where]
                 job.report((i + 1) / n, f"applied reference {i + 1}/{n}")
-        ab = postprocess.same_gray_same_colour(ab, L, strength, job.labels)
+        ab = postprocess.same_gray_same_colour(ab, L, job.options["same_gray"], job.labels)
         return np.repeat(ab[None], max(1, int(job.n_samples)), axis=0)
 
 

@@ -21,7 +21,6 @@ from napari_semcolor.nets.efficientnet_lite import FEATURE_DIM
 
 AB_GRID = 10.0
 AB_RANGE = 110.0
-DEFAULT_T = 0.38
 
 
 @lru_cache(maxsize=4)
@@ -126,10 +125,12 @@ class EECNN(nn.Module):
         y = self.dec1(torch.cat([y, s1], 1))
         return self.head(y)
 
-    def readout(self, logits: torch.Tensor, T: float = DEFAULT_T) -> torch.Tensor:
+    def readout(self, logits: torch.Tensor, T: float) -> torch.Tensor:
         """Annealed mean of the bin distribution: (N, Q, h, w) logits -> (N, 2, h, w) a*b*.
 
-        ``T = 1`` is the plain mean (safe, washed out); ``T -> 0`` the mode (vivid, patchy).
+        ``T = 1`` is the plain mean (safe, washed out); ``T -> 0`` the mode (vivid, patchy). The
+        temperature has no default here: the plugin reads out at
+        :data:`napari_semcolor.backends.eecnn.TEMPERATURE`, training at its own (``training.eecnn``).
         """
         # softmax(logits / T) weighted by the bin centres: one matmul gives a*, b* and the sum
         x = logits - logits.amax(dim=1, keepdim=True)
@@ -142,8 +143,8 @@ class EECNN(nn.Module):
         r = torch.stack([weights @ ei.reshape(q, h * w) for ei in e]).reshape(n, 3, h, w)
         return r[:, :2] / r[:, 2:]
 
-    def predict(self, L: torch.Tensor, g: torch.Tensor, T: float = DEFAULT_T) -> torch.Tensor:
-        """a*b* (N, 2, H, W) for L* (N, 1, H, W), bilinearly upsampled from H/2."""
+    def predict(self, L: torch.Tensor, g: torch.Tensor, T: float) -> torch.Tensor:
+        """a*b* (N, 2, H, W) for L* (N, 1, H, W) read out at temperature ``T``, bilinearly upsampled from H/2."""
         ab = self.readout(self(L, g), T)
         return F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
 
@@ -187,4 +188,4 @@ def rebalancing_weights(counts: np.ndarray, bins: np.ndarray, lam: float = 0.5, 
     return (w / (p * w).sum()).astype(np.float32)
 
 
-__all__ = ["EECNN", "ab_bins", "soft_encode", "soft_cross_entropy", "rebalancing_weights", "DEFAULT_T"]
+__all__ = ["EECNN", "ab_bins", "soft_encode", "soft_cross_entropy", "rebalancing_weights"]

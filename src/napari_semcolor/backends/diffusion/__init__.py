@@ -14,7 +14,8 @@ so the network only has to learn corrections (where regions end, which colour bl
 unhinted region probably looks like), and with no hints it samples whole colourings. Proposals are
 one batch, seeded by a ``torch.Generator``; the sampler reports and checks for cancel every step.
 
-Options (``job.options``): ``steps`` (default 10), ``sampler`` ("dpmpp_2m" or "ddim"),
+Options (``job.options``, declared in ``DiffusionBackend.spec``): ``steps`` (default 10),
+``sampler`` ("dpmpp_2m" or "ddim"),
 ``guidance`` (classifier-free guidance scale on the hints, default 1 = off, > 1 follows them more),
 ``temperature`` (scale of the starting noise; lower = less varied proposals, closer on average
 to the truth; 1 = the model's own spread; default 0.6 with hints, 1 without, where distinct
@@ -222,20 +223,20 @@ class DiffusionBackend:
     def colorize(self, job: Job) -> np.ndarray:
         import torch
 
+        from napari_semcolor.nets.unet import IN_CHANNELS
+
         opts = job.options
-        steps = int(opts.get("steps", 10))
-        guidance = float(opts.get("guidance", 1.0))
         model = self._get_model(job.device)
         job.report(0.0, "propagating hints")
         prop = propagate(job.L, job.hint_ab, job.hint_mask, job.labels, cancel=job.cancel)
         job.check_cancel()
-        from napari_semcolor.nets.unet import IN_CHANNELS
-
         appearance = model.in_channels > IN_CHANNELS  # 10-channel networks start from the appearance mix
         base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
-        if not opts.get("network", True):  # diagnostic: the starting point alone, no sampling
+        if not opts["network"]:  # diagnostic: the starting point alone, no sampling
             return honour_hints(np.repeat(base[None], job.n_samples, axis=0), job.L, job.hint_ab, job.hint_mask, job.labels)
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, int(model.net_size if opts.get("net_size") is None else opts["net_size"]), app)
+        net_size = model.net_size if opts["net_size"] is None else opts["net_size"]
+        temperature = default_temperature(job.hint_mask) if opts["temperature"] is None else opts["temperature"]
+        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, net_size, app)
         cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
 
         def step(i: int, n: int, x0) -> None:
@@ -246,9 +247,8 @@ class DiffusionBackend:
         job.check_cancel()
         with torch.inference_mode():
             res = sample_residual(
-                model, cond.to(job.device), job.n_samples, seed=job.seed, steps=steps,
-                sampler=str(opts.get("sampler", "dpmpp_2m")), guidance=guidance,
-                temperature=default_temperature(job.hint_mask) if opts.get("temperature") is None else float(opts["temperature"]), callback=step,
+                model, cond.to(job.device), job.n_samples, seed=job.seed, steps=opts["steps"],
+                sampler=opts["sampler"], guidance=opts["guidance"], temperature=temperature, callback=step,
             )
         hn, wn = inputs["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
