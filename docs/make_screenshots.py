@@ -104,7 +104,7 @@ def proposals_shot():
     colour.image.value, colour.hints.value = image, hints
     colour.backend.value = "diffusion"
     colour.samples.value = 4
-    colour.diffusion_options["temperature"].value = "1.0"  # the model's own spread: visibly different proposals
+    colour.backend_options.controls("diffusion")["temperature"].value = 1.0  # the model's own spread: visibly different proposals
     hints.visible = False
     # leave two particles without a hint: the proposals differ most where nothing was said
     unhinted = np.round(hints.data[0]).astype(int)
@@ -144,9 +144,9 @@ def _hover(viewer, colour, layer, y: int, x: int) -> None:
             break
         zoom = _camera(viewer).zoom * float(np.mean(layer.scale[-2:]))
         cx, cy = int(round(cx + (x - rx) * zoom)), int(round(cy + (y - ry) * zoom))
-    if colour.suggest_swatches.native.isHidden():
+    if colour.proposals.suggest_swatches.native.isHidden():
         raise RuntimeError("the mouse move did not reach the 'suggest colours here' readout")
-    print(f"hover at data ({y}, {x}); readout: {colour.suggest_label.value!r}")
+    print(f"hover at data ({y}, {x}); readout: {colour.proposals.suggest_label.value!r}")
 
 
 def _camera(viewer):

@@ -9,13 +9,14 @@ only lost when the user asks for a new segmentation.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, Label, PushButton, SpinBox, create_widget
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, SpinBox, create_widget
 
-from napari_semcolor._widgets.common import error_text, notify_error, update_or_add
 from napari_semcolor._napari.layers import gray_plane
+from napari_semcolor._widgets.common import update_or_add
+from napari_semcolor._widgets.parts.debounce import Debouncer
+from napari_semcolor._widgets.parts.runner import Runner
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -50,20 +51,21 @@ class SegmentWidget(Container):
         for name, widget in self.params.items():
             widget.tooltip = HELP[name]
         self.preview = CheckBox(value=True, text="live preview (thresholds)")
-        self.run_button = PushButton(text="Run")
-        self.cancel_button = PushButton(text="Cancel", enabled=False)
-        self.status = Label(value="")
-        self.extend([self.image, self.method, *self.params.values(), self.preview, self.run_button, self.cancel_button, self.status])
-        self.run_button.changed.connect(self.run)
-        self.cancel_button.changed.connect(self.cancel)
+        self.runner = Runner(desc="semcolor segment", on_finished=self._on_finished)
+        self.run_button, self.cancel_button, self.status = self.runner.widgets
+        self.extend([self.image, self.method, *self.params.values(), self.preview, *self.runner.widgets])
+        self.run_button.changed.connect(lambda *_: self.run())
         self.method.changed.connect(self._show_parameters)
+        self._preview = Debouncer(self.run, PREVIEW_DELAY_MS)
         for widget in (self.image, self.method, *self.params.values()):
             widget.changed.connect(self._schedule_preview)
-        self._cancel = threading.Event()
-        self._timer = None
         self._pending = False
-        self.worker = None
         self._show_parameters()
+
+    @property
+    def worker(self):
+        """The running worker (None when idle)."""
+        return self.runner.worker
 
     # -- actions ---------------------------------------------------------------------------
     def parameters(self) -> dict:
@@ -74,40 +76,27 @@ class SegmentWidget(Container):
 
     def run(self):
         """Start a segmentation in a thread worker; returns the worker (None if input is bad or busy)."""
-        from napari.qt.threading import thread_worker
-
         from napari_semcolor.segment import segment
 
-        if self.worker is not None:  # one run at a time; a preview asked for meanwhile runs after it
+        if self.runner.running:  # one run at a time; a preview asked for meanwhile runs after it
             self._pending = True
             return None
         source = self.image.value
         if source is None:
-            self._notify_error("add or choose a gray image layer first")
+            self.runner.notify_error("add or choose a gray image layer first")
             return None
         try:
             plane, _ = gray_plane(source, tuple(self.viewer.dims.current_step))
         except SemcolorError as exc:
-            self._notify_error(str(exc))
+            self.runner.notify_error(str(exc))
             return None
         method, params = self.method.value, self.parameters()
-        self._cancel = threading.Event()
-        cancel = self._cancel
-
-        @thread_worker(connect={"returned": lambda labels: self._add_result(source, labels, method, params), "errored": self._on_error, "finished": self._on_finished})
-        def work():
-            return segment(plane, method, cancel=cancel, **params)
-
-        self.run_button.enabled = False
-        self.cancel_button.enabled = True
-        self.status.value = f"segmenting ({method})…"
-        self.worker = work()
-        return self.worker
+        job = {"image": plane, "method": method, **params}
+        return self.runner.start(segment, job, lambda labels: self._add_result(source, labels, method, params), message=f"segmenting ({method})…")
 
     def cancel(self):
         """Ask the running segmentation to stop; layers stay as they are."""
-        self._cancel.set()
-        self.status.value = "cancelling…"
+        self.runner.cancel()
 
     # -- helpers ---------------------------------------------------------------------------
     def _show_parameters(self, *_):
@@ -122,34 +111,15 @@ class SegmentWidget(Container):
 
         if not self.preview.value or self.method.value not in FAST_METHODS or self.image.value is None:
             return
-        from qtpy.QtCore import QTimer
+        self._preview.trigger()
 
-        if self._timer is None:
-            self._timer = QTimer()
-            self._timer.setSingleShot(True)
-            self._timer.timeout.connect(self.run)
-        self._timer.start(PREVIEW_DELAY_MS)  # restarting the timer is the debounce
-
-    def _add_result(self, source, labels, method: str, params: dict) -> None:
+    def _add_result(self, source, labels, method: str, params: dict) -> str:
         name = f"{source.name} regions"
         kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}}}
         update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
-        self.status.value = f"{int(labels.max())} regions"
-
-    def _on_error(self, exc: Exception) -> None:
-        message = error_text(exc)
-        if message is None:
-            self.status.value = "cancelled"
-        else:
-            self._notify_error(message)
-
-    def _notify_error(self, message: str) -> None:
-        notify_error(self.status, message)
+        return f"{int(labels.max())} regions"
 
     def _on_finished(self) -> None:
-        self.worker = None
-        self.run_button.enabled = True
-        self.cancel_button.enabled = False
         if self._pending:
             self._pending = False
             self._schedule_preview()

@@ -15,7 +15,7 @@ def test_diffusion_proposals_layer_and_keep_this_proposal(docked, qtbot):
     before = image.data.copy()
     widget.backend.value = "diffusion"
     widget.samples.value = 3
-    widget.diffusion_options["steps"].value = 4
+    widget.backend_options.controls("diffusion")["steps"].value = 4
     widget.run()
     qtbot.waitUntil(lambda: "sem (diffusion)" in viewer.layers and widget.run_button.enabled, timeout=120_000)
     proposals = viewer.layers["sem (diffusion)"]
@@ -24,10 +24,10 @@ def test_diffusion_proposals_layer_and_keep_this_proposal(docked, qtbot):
     np.testing.assert_allclose(proposals.scale[1:], image.scale)
     meta = proposals.metadata["semcolor"]
     assert meta["n_samples"] == 3 and meta["options"]["steps"] == 4 and meta["options"]["sampler"] == "dpmpp_2m"
-    assert not widget.keep_button.native.isHidden()  # (the viewer itself is not shown in tests)
-    assert not widget.suggest_label.native.isHidden()
+    assert not widget.proposals.keep_button.native.isHidden()  # (the viewer itself is not shown in tests)
+    assert not widget.proposals.suggest_label.native.isHidden()
     viewer.dims.set_current_step(0, 2)
-    kept = widget.keep_proposal()
+    kept = widget.proposals.keep()
     assert kept.name == "sem (diffusion) proposal 2" and kept.data.shape == proposals.data.shape[1:]
     np.testing.assert_array_equal(kept.data, proposals.data[2])
     np.testing.assert_allclose(kept.scale, image.scale)
@@ -41,20 +41,20 @@ def test_suggest_colours_follows_the_cursor_over_the_proposals(docked):
     rgb = np.stack([np.broadcast_to(np.asarray(c, np.uint8), (*image.data.shape, 3)) for c in colours]).copy()
     rgb[1, 30, 40] = (250, 250, 0)  # one marked pixel in proposal 1
     widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
-    assert widget._on_mouse_move in viewer.mouse_move_callbacks
-    assert not widget.suggest_label.native.isHidden()
+    assert widget.proposals.on_mouse_move in viewer.mouse_move_callbacks
+    assert not widget.proposals.suggest_label.native.isHidden()
     # world (y, x) of pixel (30, 40): translate + scale * index; the first axis is the sample slider
-    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 30, 20 + 0.5 * 40)))
-    assert widget._suggested == ["#c83c28", "#fafa00", "#3caa46"]
-    assert "pixel (30, 40)" in widget.suggest_label.value and "#fafa00" in widget.suggest_label.value
-    assert not widget.suggest_swatches.native.isHidden()
-    assert "#fafa00" in widget._swatch_buttons[1].native.styleSheet()
-    spread_here = widget.show_suggestions(30, 40).spread
-    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 5, 20 + 0.5 * 5)))
-    assert widget._suggested == ["#c83c28", "#285ad2", "#3caa46"]
-    assert widget.show_suggestions(5, 5).spread != spread_here
-    widget._on_mouse_move(viewer, SimpleNamespace(position=(0.0, -50.0, -50.0)))  # off the image
-    assert "outside" in widget.suggest_label.value and widget.suggest_swatches.native.isHidden()
+    widget.proposals.on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 30, 20 + 0.5 * 40)))
+    assert widget.proposals.suggested == ["#c83c28", "#fafa00", "#3caa46"]
+    assert "pixel (30, 40)" in widget.proposals.suggest_label.value and "#fafa00" in widget.proposals.suggest_label.value
+    assert not widget.proposals.suggest_swatches.native.isHidden()
+    assert "#fafa00" in widget.proposals.swatch_buttons[1].native.styleSheet()
+    spread_here = widget.proposals.show_suggestions(30, 40).spread
+    widget.proposals.on_mouse_move(viewer, SimpleNamespace(position=(0.0, 10 + 0.5 * 5, 20 + 0.5 * 5)))
+    assert widget.proposals.suggested == ["#c83c28", "#285ad2", "#3caa46"]
+    assert widget.proposals.show_suggestions(5, 5).spread != spread_here
+    widget.proposals.on_mouse_move(viewer, SimpleNamespace(position=(0.0, -50.0, -50.0)))  # off the image
+    assert "outside" in widget.proposals.suggest_label.value and widget.proposals.suggest_swatches.native.isHidden()
 
 
 def test_clicking_a_suggestion_makes_it_the_hint_colour(docked):
@@ -63,9 +63,9 @@ def test_clicking_a_suggestion_makes_it_the_hint_colour(docked):
     hints_dock.layer.value = points
     rgb = np.stack([np.full((*image.data.shape, 3), c, np.uint8) for c in ((200, 60, 40), (40, 90, 210))])
     widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
-    widget.show_suggestions(12, 12)
+    widget.proposals.show_suggestions(12, 12)
     n_points = len(points.data)
-    widget._swatch_buttons[1].clicked()
+    widget.proposals.swatch_buttons[1].clicked()
     assert hints_dock.color.value == "#285ad2"  # the Colour hints dock's current colour
     assert points.feature_defaults[HINT_FEATURE][0] == "#285ad2"
     assert viewer.layers.selection.active is points and points.mode == "add"
@@ -82,7 +82,7 @@ def test_a_suggestion_without_a_hints_layer_makes_one(make_napari_viewer):
     rgb = np.stack([np.full((20, 20, 3), c, np.uint8) for c in ((200, 60, 40), (40, 90, 210))])
     widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
     assert widget.use_suggestion(0) is None and "move the cursor" in widget.status.value  # nothing read yet
-    widget.show_suggestions(3, 3)
+    widget.proposals.show_suggestions(3, 3)
     assert widget.use_suggestion(0) == "#c83c28"
     layer = widget.hints.value
     assert layer is not None and layer.name == "sem hints" and layer.mode == "add"
@@ -94,10 +94,10 @@ def test_a_single_result_removes_the_readout(docked):
     viewer, image, points, widget = docked
     rgb = np.full((2, *image.data.shape, 3), 128, np.uint8)
     widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
-    assert widget._on_mouse_move in viewer.mouse_move_callbacks
+    assert widget.proposals.on_mouse_move in viewer.mouse_move_callbacks
     widget._add_result(image, ColorizeResult(rgb[:1], {"backend": "diffusion", "seconds": 0.0}))
-    assert widget._on_mouse_move not in viewer.mouse_move_callbacks
-    assert widget.suggest_label.native.isHidden() and widget.keep_button.native.isHidden()
+    assert widget.proposals.on_mouse_move not in viewer.mouse_move_callbacks
+    assert widget.proposals.suggest_label.native.isHidden() and widget.proposals.keep_button.native.isHidden()
 
 
 def test_proposals_of_a_stack_plane_have_their_own_slider(make_napari_viewer, qtbot, scene):
@@ -110,7 +110,7 @@ def test_proposals_of_a_stack_plane_have_their_own_slider(make_napari_viewer, qt
     viewer.window.add_dock_widget(widget)
     widget.backend.value = "diffusion"
     widget.samples.value = 2
-    widget.diffusion_options["steps"].value = 2
+    widget.backend_options.controls("diffusion")["steps"].value = 2
     viewer.dims.set_current_step(0, 1)
     widget.run()
     qtbot.waitUntil(lambda: "zstack (diffusion)" in viewer.layers and widget.run_button.enabled, timeout=120_000)
@@ -121,9 +121,9 @@ def test_proposals_of_a_stack_plane_have_their_own_slider(make_napari_viewer, qt
     assert viewer.dims.point[1] == 3.0  # still on plane 1
     viewer.dims.set_current_step(0, 1)  # the second proposal …
     assert viewer.dims.point[1] == 3.0  # … and z did not move
-    kept = widget.keep_proposal()
+    kept = widget.proposals.keep()
     np.testing.assert_array_equal(kept.data, proposals.data[1])
     np.testing.assert_allclose(kept.translate[0], 3.0)
-    widget.show_suggestions(20, 30)
-    assert widget.suggest_label.value.startswith("pixel (20, 30)")
+    widget.proposals.show_suggestions(20, 30)
+    assert widget.proposals.suggest_label.value.startswith("pixel (20, 30)")
     np.testing.assert_array_equal(image.data, stack)

@@ -51,8 +51,8 @@ def test_one_reference_per_region_in_the_region_table(setup, qtbot):
     widget.labels_layer.value = viewer.add_labels(labels, name="regions")
     widget.backend.value = "nst"
     widget.reference.value = red
-    widget._region_refs[1].value = blue
-    widget._region_rows[2][0].value = "gray"
+    widget.regions.refs[1].value = blue
+    widget.regions.rows[2][0].value = "gray"
     refs = widget.references()
     assert set(refs) == {0, 1} and refs[1] is blue.data
     widget.run()

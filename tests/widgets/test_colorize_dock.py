@@ -90,29 +90,6 @@ def test_bad_input_shows_a_message_and_adds_nothing(make_napari_viewer, qtbot):
     assert [layer.name for layer in viewer.layers] == ["broken", "far"]
 
 
-def test_hints_widget_makes_a_layer_whose_points_carry_the_colour(make_napari_viewer):
-    viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((20, 20)), name="sem")
-    widget = dock(viewer, "Colour hints")
-    widget.image.value = viewer.layers["sem"]
-    widget.color.value = "#3f8ce6"
-    layer = widget._create()
-    assert layer.name == "sem hints" and layer.mode == "add"
-    layer.add(np.array([5.0, 5.0]))
-    assert list(layer.features[HINT_FEATURE]) == ["#3f8ce6"]
-    np.testing.assert_allclose(layer.face_color[0][:3], [0x3F / 255, 0x8C / 255, 0xE6 / 255], atol=1e-6)
-    widget.palette.value = "gray (keep neutral)"
-    layer.add(np.array([8.0, 8.0]))
-    assert list(layer.features[HINT_FEATURE]) == ["#3f8ce6", "#808080"]
-
-
-def test_sample_data_opens(make_napari_viewer):
-    viewer = make_napari_viewer()
-    viewer.open_sample(PLUGIN, "sem")
-    assert viewer.layers["SEM sample"].data.ndim == 2
-    assert len(viewer.layers["SEM sample hints"].data) > 5
-
-
 def test_data_bar_is_kept_gray_by_default(make_napari_viewer, qtbot):
     from napari_semcolor.sample import demo_hints, sem_sample
 
@@ -135,61 +112,6 @@ def test_data_bar_is_kept_gray_by_default(make_napari_viewer, qtbot):
     assert np.abs(ab[labels == -1]).max() < 1.5
     assert out.metadata["semcolor"]["same_gray"] == 0.2 and out.metadata["semcolor"]["keep_gray_pixels"] == int((labels == -1).sum())
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
-
-
-def test_opening_napari_with_the_docks_does_not_import_torch():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, napari\n"
-        "v = napari.Viewer(show=False)\n"
-        "for name in ('Colourize', 'Colour hints', 'Segment'):\n"
-        "    v.window.add_plugin_dock_widget('napari-semcolor', name)\n"
-        "v.open_sample('napari-semcolor', 'sem')\n"
-        "print('torch' in sys.modules)\n"
-        "v.close()\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
-
-
-def test_hints_save_and_load_as_csv(make_napari_viewer, tmp_path, scene):
-    from napari_semcolor.hints import read_csv
-
-    viewer = make_napari_viewer()
-    viewer.add_image(scene.image, name="sem")
-    widget = dock(viewer, "Colour hints")
-    widget.image.value = viewer.layers["sem"]
-    widget.csv_path.value = tmp_path / "h.csv"
-    layer = widget._create()
-    coords, sizes, colors = to_points(scene.hints)
-    layer.add(coords)
-    layer.features[HINT_FEATURE] = colors
-    layer.size = sizes
-    widget.save_csv()
-    saved = read_csv(tmp_path / "h.csv")
-    assert [(h.y, h.x, h.size, h.hex) for h in saved] == [(h.y, h.x, h.size, h.hex) for h in scene.hints]
-    loaded = widget.load_csv()
-    assert list(loaded.features[HINT_FEATURE]) == colors
-    np.testing.assert_allclose(loaded.data, coords)
-
-
-def test_eyedropper_takes_the_colour_of_a_reference_layer(make_napari_viewer):
-    from types import SimpleNamespace
-
-    viewer = make_napari_viewer()
-    ref = np.zeros((20, 30, 3), np.uint8)
-    ref[:, 15:] = (40, 160, 220)
-    viewer.add_image(ref, name="figure", rgb=True, translate=(100, 0))
-    widget = dock(viewer, "Colour hints")
-    widget.pick_from.value = viewer.layers["figure"]
-    widget.arm_eyedropper()
-    assert widget._pick in viewer.mouse_drag_callbacks
-    widget._pick(viewer, SimpleNamespace(position=(110.0, 20.0)))  # world coordinates: on the blue half
-    assert widget.color.value == "#28a0dc"
-    assert widget._pick not in viewer.mouse_drag_callbacks  # one click only
 
 
 def test_stack_current_plane_and_all_planes(make_napari_viewer, qtbot, scene):

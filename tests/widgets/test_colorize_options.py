@@ -6,9 +6,13 @@ import time
 import numpy as np
 import pytest
 
-from napari_semcolor._widgets.colorize import DIFFUSION_OPTIONS, LIVE_BACKENDS
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+from napari_semcolor.backends import get_spec
 from napari_semcolor.color import image_to_lab
+
+#: the diffusion backend's options, as controls of the dock
+DIFFUSION_OPTIONS = {"diffusion.steps", "diffusion.sampler", "diffusion.guidance", "diffusion.temperature"}
+OTHER_OPTIONS = {"eecnn.temperature", "nst.same_gray"}
 
 
 def _shown(widget) -> bool:
@@ -18,16 +22,17 @@ def _shown(widget) -> bool:
 @pytest.mark.parametrize(
     "backend, shown, hidden",
     [
-        ("propagate", {"live"}, {"reference", "samples", "seed", "device", *DIFFUSION_OPTIONS}),
-        ("eecnn", {"samples", "device", "live"}, {"reference", "seed", *DIFFUSION_OPTIONS}),
-        ("nst", {"reference", "seed", "device", "live"}, {"samples", *DIFFUSION_OPTIONS}),
-        ("diffusion", {"samples", "seed", "device", *DIFFUSION_OPTIONS}, {"reference", "live"}),
+        ("propagate", {"live"}, {"reference", "samples", "seed", "device", *DIFFUSION_OPTIONS, *OTHER_OPTIONS}),
+        ("eecnn", {"samples", "device", "live", "eecnn.temperature"}, {"reference", "seed", *DIFFUSION_OPTIONS, "nst.same_gray"}),
+        ("nst", {"reference", "seed", "device", "live", "nst.same_gray"}, {"samples", *DIFFUSION_OPTIONS, "eecnn.temperature"}),
+        ("diffusion", {"samples", "seed", "device", *DIFFUSION_OPTIONS}, {"reference", "live", *OTHER_OPTIONS}),
     ],
 )
 def test_backend_options_appear_only_for_their_backend(docked, backend, shown, hidden):
     viewer, image, points, widget = docked
     controls = {name: getattr(widget, name) for name in ("reference", "samples", "seed", "device", "live")}
-    controls.update(widget.diffusion_options)
+    for name in ("propagate", "eecnn", "nst", "diffusion"):  # each backend's controls, generated from its spec
+        controls.update({f"{name}.{option}": w for option, w in widget.backend_options.controls(name).items()})
     for other in ("diffusion", "nst", "propagate"):  # visibility follows every switch, not just the first
         widget.backend.value = other
         widget.backend.value = backend
@@ -51,8 +56,9 @@ def test_stack_control_only_for_images_with_planes(docked):
 def test_hidden_options_are_not_sent_to_the_core(docked):
     viewer, image, points, widget = docked
     widget.samples.value = 4
-    widget.diffusion_options["steps"].value = 3
-    widget.diffusion_options["temperature"].value = "0.3"
+    diffusion = widget.backend_options.controls("diffusion")
+    diffusion["steps"].value = 3
+    diffusion["temperature"].value = 0.3
     widget.backend.value = "propagate"
     job = widget._collect()
     assert job["n_samples"] == 1 and job["options"] == {}  # propagate would repeat one result 4 times
@@ -65,13 +71,14 @@ def test_hidden_options_are_not_sent_to_the_core(docked):
 def test_auto_temperature_is_left_to_the_backend(docked):
     viewer, image, points, widget = docked
     widget.backend.value = "diffusion"
-    assert widget.diffusion_options["temperature"].value == "auto"
+    temperature = widget.backend_options.controls()["temperature"]
+    assert temperature.value is None and temperature.native.text() == "auto"
     assert "temperature" not in widget._collect()["options"]  # 0.6 with hints, 1 without: the backend decides
 
 
 def test_choosing_a_slow_backend_turns_live_mode_off(docked):
     viewer, image, points, widget = docked
-    assert "diffusion" not in LIVE_BACKENDS
+    assert not get_spec("diffusion").live
     widget.live.value = True
     assert widget._live_layer is points
     widget.backend.value = "diffusion"
