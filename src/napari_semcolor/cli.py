@@ -219,7 +219,7 @@ def _colorize(args) -> int:
         "working_size": args.working_size,
         "nan": args.nan,
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
-        "one_colour_per_region": args.one_colour_per_region,
+        "one_color_per_region": args.one_colour_per_region,
         "same_gray": args.same_gray,
     }
     if args.from_sidecar:

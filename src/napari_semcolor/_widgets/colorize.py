@@ -219,7 +219,7 @@ class ColorizeWidget(Container):
             "device": self.device.value,
             "options": self.backend_options.values(spec.name),
             "region_colors": self.regions.colours() if labels is not None else None,
-            "one_colour_per_region": bool(self.one_colour.value),
+            "one_color_per_region": bool(self.one_colour.value),
             "same_gray": float(self.same_gray.value),
             "keep_gray": self._databar_mask(source, plane) if self.databar_gray.value else None,
         }

@@ -360,7 +360,7 @@ class NSTCNNBackend:
                 L_in = remap_luminance(L, L[where], lab[..., 0][mask])
                 ab[where] = apply(net, L_in)[where]
                 job.report((i + 1) / n, f"applied reference {i + 1}/{n}")
-        ab = postprocess.same_gray_same_colour(ab, L, job.options["same_gray"], job.labels)
+        ab = postprocess.same_gray_same_color(ab, L, job.options["same_gray"], job.labels)
         return np.repeat(ab[None], max(1, int(job.n_samples)), axis=0)
 
 
