@@ -81,7 +81,10 @@ def _number_widget(option: Option) -> SpinBox | FloatSpinBox:
     else:
         low = float(option.min) if option.min is not None else -_FLOAT_LIMIT
         high = float(option.max) if option.max is not None else _FLOAT_LIMIT
-        cls, step = (AutoFloatSpinBox if automatic else FloatSpinBox), nice_step(low, high)
+        step = nice_step(low, high)
+        if option.default:  # a small default (e.g. 0.02 in 0…10) gets steps of its own size
+            step = min(step, nice_step(0.0, 10 * abs(float(option.default))))
+        cls = AutoFloatSpinBox if automatic else FloatSpinBox
     floor = low - step if automatic else low  # one step below the range: "auto"
     widget = cls(min=floor, max=high, step=step, value=floor if automatic else option.default)
     if option.type is float:

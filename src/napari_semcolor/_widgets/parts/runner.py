@@ -151,7 +151,7 @@ class Runner:
         run.outcome = "returned"
         try:
             text = on_result(result)
-        except Exception as exc:  # showing the result failed: say so instead of losing it in Qt
+        except Exception as exc:  # noqa: BLE001 - showing the result failed: say so instead of losing it in Qt
             run.outcome = "errored"
             self.notify_error(error_text(exc) or "cancelled")
             return
