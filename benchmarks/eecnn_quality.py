@@ -116,7 +116,7 @@ def main(argv=None) -> None:  # noqa: D103
     t0 = time.time()
     res = evaluate(val, predict, args.temperature)
     print(f"validation split: {len(val)} images, {SIZE}x{SIZE}, {time.time() - t0:.0f} s")
-    print(f"| method | PSNR (dB) | SSIM | mean abs dab | colourfulness / GT |")
+    print("| method | PSNR (dB) | SSIM | mean abs dab | colourfulness / GT |")
     print("|---|---|---|---|---|")
     for name, m in res.items():
         print(f"| {name} | {m['PSNR']:.2f} | {m['SSIM']:.3f} | {m['dab']:.2f} | {m['cf_ratio']:.2f} |")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import torch
 
 from napari_semcolor.backends.base import Job
@@ -91,7 +90,7 @@ def bundled():
     """The bundled EE-CNN backend (its weights must be in models/: a missing file fails, not skips)."""
     for name in ("eecnn", "efficientnet_lite0_features"):
         assert name in REGISTRY and (models_dir() / REGISTRY[name].filename).is_file(), f"{name} weights missing from models/"
-    from napari_semcolor.backends.eecnn import TEMPERATURE, EECNNBackend
+    from napari_semcolor.backends.eecnn import EECNNBackend
 
     return EECNNBackend()
 
@@ -155,7 +154,7 @@ def test_region_options_with_eecnn(scene):
     from napari_semcolor.pipeline import colorize
 
     free = colorize(scene.image, "eecnn", labels=scene.labels)
-    flat = colorize(scene.image, "eecnn", labels=scene.labels, one_colour_per_region=True)
+    flat = colorize(scene.image, "eecnn", labels=scene.labels, one_color_per_region=True)
     for result in (free, flat):
         assert np.abs(image_to_lab(result.image)[..., 0] - scene.L).max() <= 1.0
     # one colour per region: mid-lightness interior pixels of a region share one colour

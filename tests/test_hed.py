@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import torch
-
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.nets.hed import HED, hed_edges, load_hed
 from napari_semcolor.weights import REGISTRY

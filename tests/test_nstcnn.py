@@ -9,7 +9,6 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tifffile
-
 import torch
 
 from napari_semcolor import Cancelled, colorize

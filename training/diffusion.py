@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from napari_semcolor.backends.diffusion import NET_SIZE, TEMPERATURE, net_inputs, residual_to_ab, sample_residual, starting_point, to_tensor_cond
-from napari_semcolor.propagation import propagate
 from napari_semcolor.color import compose, image_to_lab, to_lightness
+from napari_semcolor.propagation import propagate
 from napari_semcolor.synthetic import KINDS, make_sem, paint, region_colors
+from napari_semcolor.upsample import downsample
 from training.data import list_images, load_lab, split_files
 from training.metrics import psnr
-from napari_semcolor.upsample import downsample
 
 WORK = 128  # working resolution of the backend (long side)
 STORE = 176  # long side the training images are kept at in memory (crops are scaled from it)
@@ -227,8 +227,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from napari_semcolor.nets.unet import IN_CHANNELS, UNet, config_of, widen_input
     from napari_semcolor.backends.diffusion.sampling import add_noise, logsnr_of
+    from napari_semcolor.nets.unet import IN_CHANNELS, UNet, config_of, widen_input
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)

@@ -14,8 +14,9 @@ import json
 
 def export(ckpt: str, out: str) -> str:
     """Write the EMA weights of ``ckpt`` to ``out`` (fp16 safetensors); return its sha256."""
-    import torch
     from pathlib import Path
+
+    import torch
     from safetensors.torch import save_file
 
     from napari_semcolor.weights import sha256_of

@@ -78,8 +78,8 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
     import time
 
     from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result, write_sidecar
-    from napari_semcolor.pipeline import colorize
     from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.pipeline import colorize
 
     src, out = Path(src), Path(out)
     t0 = time.perf_counter()

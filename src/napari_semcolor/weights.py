@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from napari_semcolor.errors import SemcolorError
@@ -88,7 +88,7 @@ def model_path(name: str, *, verify: bool = True) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _verified(path: str, mtime: float, size: int, expected: str) -> bool:
     return sha256_of(Path(path)) == expected
 

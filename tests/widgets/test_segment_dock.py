@@ -6,6 +6,7 @@ from napari_semcolor._widgets.segment import SegmentWidget
 from napari_semcolor.segment import segment
 from napari_semcolor.synthetic import make_sem
 
+
 def test_segment_widget_adds_labels_with_the_source_scale(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     sem = make_sem((128, 128), "pores", seed=2, n_objects=5)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer

@@ -7,8 +7,9 @@ else (validation, resizing, tiling, upsampling, hint correction, region masks, R
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
 from napari_semcolor.backends.spec import BackendSpec, Option
-from napari_semcolor.propagation import propagate
 from napari_semcolor.errors import SemcolorError
+from napari_semcolor.propagation import propagate
 from napari_semcolor.upsample import downsample, guided_upsample, working_shape
 
 #: long side the network runs at when the weights do not say (the first model was trained at 64 px
@@ -163,10 +163,10 @@ def load_model(device: str = "cpu"):
     """The bundled U-Net with its EMA weights (sha256 checked), in eval mode; ``model.net_size`` is its resolution."""
     import json
 
+    from safetensors import safe_open
+
     from napari_semcolor.nets.unet import UNet
     from napari_semcolor.weights import load_state_dict, model_path
-
-    from safetensors import safe_open
 
     path = model_path(WEIGHTS)
     state = load_state_dict(WEIGHTS)

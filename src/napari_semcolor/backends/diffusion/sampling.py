@@ -10,7 +10,7 @@ noise levels, so each fits in one readable loop.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
