@@ -97,7 +97,7 @@ def segment_shot():
 
 
 def proposals_shot():
-    from napari_semcolor.proposals import colours_at
+    from napari_semcolor.proposals import colors_at
 
     viewer, image, hints = _viewer()
     _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
@@ -117,7 +117,7 @@ def proposals_shot():
     viewer.reset_view()
     _settle(viewer)
     y, x = unhinted  # the centre of a particle that got no hint: the proposals disagree there
-    print(f"spread at the unhinted particle: ΔE {colours_at(layer.data, y, x).spread:.1f}")
+    print(f"spread at the unhinted particle: ΔE {colors_at(layer.data, y, x).spread:.1f}")
     _hover(viewer, colour, layer, y, x)
     _save(viewer, "napari_proposals.png", settle=False)
     viewer.close()

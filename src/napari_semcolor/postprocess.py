@@ -11,9 +11,9 @@ that cell: unlike the mean of the region it is not pulled towards gray by a few 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from napari_semcolor._deprecation import renamed
 
 _CELL = 4.0  # a*b* histogram cell (ΔE ≈ 4: barely visible)
 _SPAN = 128.0  # |a*|, |b*| covered by the histogram
@@ -86,12 +86,6 @@ def _nonnegative(labels: np.ndarray) -> np.ndarray:
     return np.where(labels < 0, labels.max(initial=0) + 1 - labels, labels)
 
 
+# the British spellings stay importable for one release
 _RENAMED = {"one_colour_per_region": "one_color_per_region", "same_gray_same_colour": "same_gray_same_color", "dominant_colours": "dominant_colors"}
-
-
-def __getattr__(name: str):
-    # the British spellings stay importable for one release
-    if name in _RENAMED:
-        warnings.warn(f"postprocess.{name} is deprecated and will be removed in the next release; use {_RENAMED[name]}", DeprecationWarning, stacklevel=2)
-        return globals()[_RENAMED[name]]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = renamed(__name__, _RENAMED, globals())

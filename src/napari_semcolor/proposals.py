@@ -1,6 +1,6 @@
 """What several colour proposals say about one pixel: its colour in each, and how much they differ.
 
-Pure numpy (no Qt, no napari): the Colourize dock calls :func:`colours_at` on every mouse move
+Pure numpy (no Qt, no napari): the Colourize dock calls :func:`colors_at` on every mouse move
 over a proposals layer, so it reads one pixel per proposal and converts only those to CIELAB.
 """
 
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from napari_semcolor._deprecation import renamed
 from napari_semcolor.color import rgb_to_ab, to_hex
 from napari_semcolor.errors import SemcolorError
 
 
 @dataclass(frozen=True)
-class PixelColours:
+class PixelColors:
     """The colours of one pixel across proposals.
 
     Attributes
@@ -39,7 +40,7 @@ class PixelColours:
     spread: float
 
 
-def colours_at(proposals, y: float, x: float) -> PixelColours | None:
+def colors_at(proposals, y: float, x: float) -> PixelColors | None:
     """The colour of pixel (``y``, ``x``) in each of ``proposals`` (n, H, W, 3), or None outside.
 
     ``y`` and ``x`` are data coordinates (pixel centres at whole numbers; they are rounded).
@@ -59,7 +60,10 @@ def colours_at(proposals, y: float, x: float) -> PixelColours | None:
     rgb = rgb.astype(np.uint8)
     ab = rgb_to_ab(rgb).astype(np.float64)
     spread = float(np.max(np.linalg.norm(ab - ab.mean(axis=0), axis=-1)))
-    return PixelColours(row, col, rgb, [to_hex(px) for px in rgb], spread)
+    return PixelColors(row, col, rgb, [to_hex(px) for px in rgb], spread)
 
 
-__all__ = ["PixelColours", "colours_at"]
+# the British spellings of 0.x stay importable for one release
+__getattr__ = renamed(__name__, {"PixelColours": "PixelColors", "colours_at": "colors_at"}, globals())
+
+__all__ = ["PixelColors", "colors_at"]

@@ -97,13 +97,13 @@ class ProposalReadout:
 
         Returns
         -------
-        napari_semcolor.proposals.PixelColours or None
+        napari_semcolor.proposals.PixelColors or None
             What was read (None: the pixel is outside the proposals).
         """
-        from napari_semcolor.proposals import colours_at
+        from napari_semcolor.proposals import colors_at
 
         data = self.layer.data
-        found = colours_at(data.reshape(data.shape[0], *data.shape[-3:]), y, x)  # drop a stack's size-1 plane axes
+        found = colors_at(data.reshape(data.shape[0], *data.shape[-3:]), y, x)  # drop a stack's size-1 plane axes
         if found is None:
             self.suggest_swatches.visible = False
             self.suggest_label.value = "the cursor is outside the proposals"
