@@ -85,7 +85,10 @@ def main() -> None:
     _, val = split_files(list_images(args.data))
     if args.images:
         val = val[: args.images]
-    rows = {n: {k: [] for k in ("prop_psnr", "prop_ssim", "prop_cf", "start_psnr", "diff_psnr", "diff_best", "diff_ssim", "diff_cf", "gt_cf")} for n in args.counts}
+    rows = {
+        n: {k: [] for k in ("prop_psnr", "prop_ssim", "prop_cf", "start_psnr", "diff_psnr", "diff_best", "diff_ssim", "diff_cf", "gt_cf")}
+        for n in args.counts
+    }
     div_none, div_near, div_far = [], [], []
     t0 = time.perf_counter()
     options = {"steps": args.steps} if args.temperature is None else {"steps": args.steps, "temperature": args.temperature}
@@ -121,11 +124,17 @@ def main() -> None:
 
     temperature = "the backend's default (0.6 with hints, 1 without)" if args.temperature is None else args.temperature
     print(f"\n{len(val)} validation images at {SIZE}², 2×2 hints, diffusion {args.steps} steps, temperature {temperature}, 9 proposals\n")
-    print("| hints | propagate PSNR | starting point alone (no network) | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) | propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |")
+    print(
+        "| hints | propagate PSNR | starting point alone (no network) | diffusion PSNR (mean of 9) | diffusion PSNR (best of 9) "
+        "| propagate SSIM | diffusion SSIM | colourfulness: truth / propagate / diffusion |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in args.counts:
         r = {k: float(np.mean(v)) for k, v in rows[n].items()}
-        print(f"| {n} | {r['prop_psnr']:.2f} | {r['start_psnr']:.2f} | {r['diff_psnr']:.2f} | {r['diff_best']:.2f} | {r['prop_ssim']:.3f} | {r['diff_ssim']:.3f} | {r['gt_cf']:.1f} / {r['prop_cf']:.1f} / {r['diff_cf']:.1f} |")
+        print(
+            f"| {n} | {r['prop_psnr']:.2f} | {r['start_psnr']:.2f} | {r['diff_psnr']:.2f} | {r['diff_best']:.2f} "
+            f"| {r['prop_ssim']:.3f} | {r['diff_ssim']:.3f} | {r['gt_cf']:.1f} / {r['prop_cf']:.1f} / {r['diff_cf']:.1f} |"
+        )
     if div_none:
         print(f"\nDiversity, mean pairwise a*b* distance of the 9 proposals: no hints {np.mean(div_none):.2f}", end="")
     if div_near:

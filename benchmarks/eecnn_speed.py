@@ -47,16 +47,16 @@ def main(argv=None) -> None:  # noqa: D103
     t = time.perf_counter()
     backend.colorize(_job((rng.random((64, 64)) * 100).astype(np.float32)))
     print(f"torch threads {torch.get_num_threads()}; first call (weights load + sha256) {time.perf_counter() - t:.2f} s")
-    print("| case | time (s, best of %d) | peak RSS (MB) |" % args.repeats)
+    print(f"| case | time (s, best of {args.repeats}) | peak RSS (MB) |")
     print("|---|---|---|")
     for n in (384, 512):
         Ln = (rng.random((n, n)) * 100).astype(np.float32)
-        best = min(_timed(lambda: backend.colorize(_job(Ln))) for _ in range(args.repeats))
+        best = min(_timed(lambda Ln=Ln: backend.colorize(_job(Ln))) for _ in range(args.repeats))
         print(f"| backend alone {n}² | {best:.3f} | {_peak_mb():.0f} |")
     for n in (2048, 4096):
         L = (rng.random((n, n)) * 100).astype(np.float32)
 
-        def path() -> np.ndarray:
+        def path(L: np.ndarray = L) -> np.ndarray:
             t = torch.from_numpy(L)[None, None]
             s = backend.working_size / max(L.shape)
             small = F.interpolate(t, scale_factor=s, mode="area")[0, 0].numpy()
@@ -71,7 +71,7 @@ def main(argv=None) -> None:  # noqa: D103
     for n in (512, 2048, 4096):
         yy, xx = np.mgrid[0:n, 0:n]
         img = (127 + 100 * np.sin(xx / 23.0) * np.cos(yy / 31.0)).astype(np.uint8)
-        best = min(_timed(lambda: colorize(img, backend="eecnn")) for _ in range(args.repeats))
+        best = min(_timed(lambda img=img: colorize(img, backend="eecnn")) for _ in range(args.repeats))
         print(f"| pipeline {n}² | {best:.3f} | {_peak_mb():.0f} |")
 
 

@@ -70,7 +70,10 @@ def run_one(backend: str, size: int, inputs: str, tmp: str) -> dict:
         status = f"stopped: {exc}"
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"backend": backend, "size": size, "inputs": inputs, "seconds": seconds, "peak_rss_gb": peak / 2**20, "rss_before_gb": base / 2**20, "status": status}
+    return {
+        "backend": backend, "size": size, "inputs": inputs, "seconds": seconds,
+        "peak_rss_gb": peak / 2**20, "rss_before_gb": base / 2**20, "status": status,
+    }
 
 
 def main() -> None:

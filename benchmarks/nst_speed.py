@@ -50,8 +50,8 @@ def main() -> None:
     print("|---|---|---|")
     for name, kw in cases.items():
         nstcnn.clear_cache()
-        first = timed(lambda: colorize(gray, "nst", options=opts, **kw))
-        again = timed(lambda: colorize(gray, "nst", options=opts, **kw))
+        first = timed(lambda kw=kw: colorize(gray, "nst", options=opts, **kw))
+        again = timed(lambda kw=kw: colorize(gray, "nst", options=opts, **kw))
         print(f"| {name} | {first:.2f} | {again:.2f} |")
 
 

@@ -53,7 +53,9 @@ def main() -> None:
     for method in args.methods:
         cells = []
         for size in args.sizes:
-            out = subprocess.run([sys.executable, __file__, "--one", str(size), method, "--repeat", str(args.repeat)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(size), method, "--repeat", str(args.repeat)], capture_output=True, text=True, check=True
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             cells.append("n/a" if r["time"] is None else f"{r['time']:.2f} ({r['regions']} regions)")
         print(f"| {method} | " + " | ".join(cells) + " |", flush=True)

@@ -86,7 +86,10 @@ def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, 
     assert row is not None
     hints = tmp_path / "hints.csv"
     hints.write_text("y,x,r,g,b,size\n10,10,230,60,20,6\n")
-    args = ["batch", str(src / "*.png"), "-o", str(tmp_path / "out"), "-q", "--hints", str(hints), "--databar-gray", "--samples", "2", "--option", "steps=2", "--backend", "diffusion"]
+    args = [
+        "batch", str(src / "*.png"), "-o", str(tmp_path / "out"), "-q", "--hints", str(hints), "--databar-gray",
+        "--samples", "2", "--option", "steps=2", "--backend", "diffusion",
+    ]
     assert main(args) == 0, capsys.readouterr()
     for i in range(2):
         out = iio.imread(tmp_path / "out" / f"bar_{i}.png")

@@ -16,7 +16,12 @@ def test_colorize_round_trip_with_hints_csv(scene, tmp_path):
     iio.imwrite(tmp_path / "in.png", scene.image)
     rows = ["y,x,r,g,b,size"] + [f"{h.y},{h.x},{','.join(str(round(c * 255)) for c in h.rgb)},{h.size}" for h in scene.hints]
     (tmp_path / "hints.csv").write_text("\n".join(rows) + "\n")
-    code = main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--hints", str(tmp_path / "hints.csv"), "--metadata", str(tmp_path / "md.json"), "-q"])
+    code = main(
+        [
+            "colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"),
+            "--hints", str(tmp_path / "hints.csv"), "--metadata", str(tmp_path / "md.json"), "-q",
+        ]
+    )
     assert code == 0
     out = iio.imread(tmp_path / "out.png")
     assert out.shape == (*scene.image.shape, 3)
@@ -29,7 +34,12 @@ def test_16_bit_tiff_in_and_tiff_out_with_labels(scene, tmp_path):
     tifffile.imwrite(tmp_path / "in.tif", scene.image.astype(np.uint16) * 257)
     tifffile.imwrite(tmp_path / "labels.tif", scene.labels.astype(np.uint16))
     (tmp_path / "h.csv").write_text("y,x,r,g,b\n" + "\n".join(f"{h.y},{h.x},200,40,40" for h in scene.hints[:1]) + "\n")
-    assert main(["colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"), "--hints", str(tmp_path / "h.csv"), "--labels", str(tmp_path / "labels.tif"), "-q"]) == 0
+    assert main(
+        [
+            "colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"),
+            "--hints", str(tmp_path / "h.csv"), "--labels", str(tmp_path / "labels.tif"), "-q",
+        ]
+    ) == 0
     out = tifffile.imread(tmp_path / "out.tif")
     L_out = image_to_lab(out)[..., 0]
     assert np.abs(L_out - scene.image / 255 * 100).max() <= 1.0
@@ -93,7 +103,12 @@ def test_segment_round_trip_and_region_colours(tmp_path):
     np.testing.assert_array_equal(labels, segment(sem.image, "otsu", min_size=30))
     assert main(["segment", str(tmp_path / "in.png"), "-o", str(tmp_path / "phases.png"), "--method", "multiotsu", "--classes", "3", "-q"]) == 0
     assert set(np.unique(iio.imread(tmp_path / "phases.png"))) <= {1, 2, 3}
-    code = main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--labels", str(tmp_path / "labels.tif"), "--region-color", "1=#2060d0", "--region-gray", "0", "--metadata", str(tmp_path / "md.json"), "-q"])
+    code = main(
+        [
+            "colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "out.png"), "--labels", str(tmp_path / "labels.tif"),
+            "--region-color", "1=#2060d0", "--region-gray", "0", "--metadata", str(tmp_path / "md.json"), "-q",
+        ]
+    )
     assert code == 0
     lab = image_to_lab(iio.imread(tmp_path / "out.png"))
     inner = ndimage.binary_erosion(labels == 1, iterations=2)

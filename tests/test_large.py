@@ -162,7 +162,9 @@ def test_cli_reads_an_uncompressed_tiff_lazily_and_writes_the_tiff_tile_by_tile(
     assert isinstance(read_sem_tiff(tmp_path / "in.tif", lazy=True).data, np.memmap)
     tifffile.imwrite(tmp_path / "packed.tif", image, compression="zlib")
     assert not isinstance(read_sem_tiff(tmp_path / "packed.tif", lazy=True).data, np.memmap)
-    (tmp_path / "h.csv").write_text("y,x,r,g,b,size\n" + "\n".join(f"{h.y},{h.x},{','.join(str(round(c * 255)) for c in h.rgb)},{h.size}" for h in hints) + "\n")
+    (tmp_path / "h.csv").write_text(
+        "y,x,r,g,b,size\n" + "\n".join(f"{h.y},{h.x},{','.join(str(round(c * 255)) for c in h.rgb)},{h.size}" for h in hints) + "\n"
+    )
     want = colorize(image, "propagate", read_csv(tmp_path / "h.csv")).image  # CSV colours are 8-bit
     for name in ("in.tif", "packed.tif"):
         assert main(["colorize", str(tmp_path / name), "-o", str(tmp_path / f"out_{name}"), "--hints", str(tmp_path / "h.csv"), "-q"]) == 0
@@ -170,7 +172,9 @@ def test_cli_reads_an_uncompressed_tiff_lazily_and_writes_the_tiff_tile_by_tile(
     written = read_sem_tiff(tmp_path / "out_in.tif")
     np.testing.assert_allclose(written.pixel_size, (1e-7, 1e-7))
     # a run that fails leaves no empty result behind
-    assert main(["colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "bad.tif"), "--labels", str(tmp_path / "packed.tif"), "--region-color", "999=#ff0000", "-q"]) == 2
+    assert main(
+        ["colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "bad.tif"), "--labels", str(tmp_path / "packed.tif"), "--region-color", "999=#ff0000", "-q"]
+    ) == 2
     assert not (tmp_path / "bad.tif").exists()
 
 

@@ -210,5 +210,7 @@ def test_cli_round_trip_with_region_references(tmp_path):
 def test_cli_gray_reference_exits_2(tmp_path, capsys):
     iio.imwrite(tmp_path / "in.png", _gray())
     iio.imwrite(tmp_path / "ref.png", _gray(2))
-    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--backend", "nst", "--reference", f"0={tmp_path / 'ref.png'}", "-q"]) == 2
+    assert main(
+        ["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--backend", "nst", "--reference", f"0={tmp_path / 'ref.png'}", "-q"]
+    ) == 2
     assert "must have colour" in capsys.readouterr().err

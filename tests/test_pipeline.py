@@ -124,7 +124,9 @@ def test_bad_input_gets_a_clear_message(scene, kwargs, match):
         colorize(**args)
 
 
-@pytest.mark.parametrize("image", [np.zeros((1, 1), np.uint8), np.full((3, 50), 7, np.uint16), np.ones((40, 2), bool), np.random.default_rng(0).random((33, 17))])
+@pytest.mark.parametrize(
+    "image", [np.zeros((1, 1), np.uint8), np.full((3, 50), 7, np.uint16), np.ones((40, 2), bool), np.random.default_rng(0).random((33, 17))]
+)
 def test_tiny_and_odd_images(image):
     hints = [Hint(0, 0, (0.2, 0.6, 0.9))]
     result = colorize(image, "propagate", hints)

@@ -52,7 +52,11 @@ def test_the_british_spellings_still_work_and_warn(scene):
     np.testing.assert_array_equal(old.rgb, new.rgb)
     assert not np.array_equal(colorize(scene.image, "propagate", scene.hints, labels=scene.labels).rgb, new.rgb)  # the flag did something
     assert old.metadata["one_color_per_region"] is True and "one_colour_per_region" not in old.metadata
-    for name, new_name in (("one_colour_per_region", "one_color_per_region"), ("same_gray_same_colour", "same_gray_same_color"), ("dominant_colours", "dominant_colors")):
+    for name, new_name in (
+        ("one_colour_per_region", "one_color_per_region"),
+        ("same_gray_same_colour", "same_gray_same_color"),
+        ("dominant_colours", "dominant_colors"),
+    ):
         with pytest.warns(DeprecationWarning, match=new_name):
             assert getattr(pp, name) is getattr(pp, new_name)
 

@@ -66,6 +66,10 @@ def test_cli_sidecar_that_is_not_ours_exits_2(tmp_path, capsys):
     iio.imwrite(tmp_path / "in.png", np.zeros((16, 16), np.uint8))
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "other.json").write_text('{"name": "x"}')
-    for sidecar, message in (("bad.json", "cannot read the sidecar"), ("other.json", "not a napari-semcolor metadata file"), ("missing.json", "cannot read the sidecar")):
+    for sidecar, message in (
+        ("bad.json", "cannot read the sidecar"),
+        ("other.json", "not a napari-semcolor metadata file"),
+        ("missing.json", "cannot read the sidecar"),
+    ):
         assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--from-sidecar", str(tmp_path / sidecar), "-q"]) == 2
         assert message in capsys.readouterr().err

@@ -31,7 +31,9 @@ def separated_particles(shape=(256, 256), count=3, gap=4, kind="particles"):
         sem = make_sem(shape, kind, seed=seed, n_objects=6)
         seed += 1
         grown = ndimage.grey_dilation(sem.labels, size=2 * gap + 1)
-        if np.all((grown == sem.labels) | (sem.labels == 0)) and np.all((ndimage.grey_erosion(np.where(sem.labels > 0, sem.labels, 10**6), size=2 * gap + 1) >= sem.labels) | (sem.labels == 0)):
+        if np.all((grown == sem.labels) | (sem.labels == 0)) and np.all(
+            (ndimage.grey_erosion(np.where(sem.labels > 0, sem.labels, 10**6), size=2 * gap + 1) >= sem.labels) | (sem.labels == 0)
+        ):
             found.append(sem)
     return found
 

@@ -113,7 +113,10 @@ def crop_lab(lab: np.ndarray, rng: np.random.Generator, size: int = WORK) -> np.
     return downsample(lab[y : y + c, x : x + c], (size, size))
 
 
-def make_example(images: list[np.ndarray], rng: np.random.Generator, synthetic_fraction: float = 0.25, net_size: int = NET_SIZE, appearance: bool = False) -> np.ndarray:
+def make_example(
+    images: list[np.ndarray], rng: np.random.Generator,
+    synthetic_fraction: float = 0.25, net_size: int = NET_SIZE, appearance: bool = False,
+) -> np.ndarray:
     """One training example at network resolution: (h, w, 8) = L, hint a*b*, mask, prop a*b*, true a*b*
     (+ appearance-spread hint a*b*: (h, w, 10))."""
     if rng.random() < synthetic_fraction or not images:
@@ -182,7 +185,10 @@ def psnr_lab(L: np.ndarray, ab: np.ndarray, ab_true: np.ndarray) -> float:
     return psnr(compose(L, ab), compose(L, ab_true), data_range=255)
 
 
-def validate(model, vset: list[dict], net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE, appearance: bool = False) -> tuple[float, float]:
+def validate(
+    model, vset: list[dict],
+    net_size: int = NET_SIZE, steps: int = 10, temperature: float = TEMPERATURE, appearance: bool = False,
+) -> tuple[float, float]:
     """Mean PSNR of one sample (seed 0, sampled as the backend does) and of ``propagate`` on the validation set."""
     import torch
 
@@ -208,7 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="folder of colour training images")
     p.add_argument("--out", default="runs/diffusion")
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--init-from", help="warm start model and EMA from exported weights (e.g. models/diffusion.safetensors) when there is no checkpoint to resume; the optimiser starts afresh")
+    p.add_argument(
+        "--init-from",
+        help="warm start model and EMA from exported weights (e.g. models/diffusion.safetensors) when there is no checkpoint to resume; "
+        "the optimiser starts afresh",
+    )
     p.add_argument("--steps", type=int, default=200_000)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=4e-4)
@@ -222,7 +232,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--net-size", type=int, default=NET_SIZE, help=f"long side the network runs at (the working images are {WORK} px)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--appearance", action="store_true", help="also condition on the hint colours spread by appearance (10 input channels)")
-    p.add_argument("--t-power", type=float, default=1.0, help="noise levels t = U**p: p < 1 trains the noisy end (the posterior mean the low-temperature samples lean on) more")
+    p.add_argument(
+        "--t-power", type=float, default=1.0,
+        help="noise levels t = U**p: p < 1 trains the noisy end (the posterior mean the low-temperature samples lean on) more",
+    )
     args = p.parse_args(argv)
 
     import torch
@@ -295,7 +308,13 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step, "config": json.dumps(config_of(model)), "net_size": args.net_size}, tmp)
+        torch.save(
+            {
+                "model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
+                "config": json.dumps(config_of(model)), "net_size": args.net_size,
+            },
+            tmp,
+        )
         tmp.replace(path)
 
     best = -math.inf
@@ -339,7 +358,10 @@ def main(argv: list[str] | None = None) -> None:
         if step % args.val_every == 0:
             ema.eval()
             ours, base = validate(ema, vset, args.net_size, appearance=args.appearance)
-            say(f"val step {step}: PSNR@10 hints diffusion(EMA, 1 sample, 10 steps, T={TEMPERATURE}) {ours:.2f} dB, propagate {base:.2f} dB, diff {ours - base:+.2f}")
+            say(
+                f"val step {step}: PSNR@10 hints diffusion(EMA, 1 sample, 10 steps, T={TEMPERATURE}) {ours:.2f} dB, "
+                f"propagate {base:.2f} dB, diff {ours - base:+.2f}"
+            )
             if ours > best:
                 best = ours
                 torch.save({"ema": ema.state_dict(), "step": step, "config": json.dumps(config_of(model)), "net_size": args.net_size}, out / "best.ckpt")

@@ -119,7 +119,10 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         return FileResult(str(src), str(out), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
 
 
-def run_batch(inputs: list[str] | str, out_dir: str | Path, params: dict | None = None, *, workers: int | None = None, scheduler: str | None = None, processes: bool = False, progress=None) -> list[FileResult]:
+def run_batch(
+    inputs: list[str] | str, out_dir: str | Path, params: dict | None = None, *,
+    workers: int | None = None, scheduler: str | None = None, processes: bool = False, progress=None,
+) -> list[FileResult]:
     """Colour every input file; returns one :class:`FileResult` per file, in input order.
 
     Parameters

@@ -25,18 +25,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--reference", action="append", default=[], metavar="LABEL=IMAGE", help="colour reference for a region (0 = everything else); repeatable")
     c.add_argument("--samples", type=int, default=1, help="number of proposals (default 1)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    c.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a backend option, e.g. steps=20 or temperature=1 (diffusion); repeatable")
+    c.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="a backend option, e.g. steps=20 or temperature=1 (diffusion); repeatable"
+    )
     c.add_argument("--working-size", type=int, help="long side of the working resolution (default: the backend's)")
     c.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="torch device (default auto)")
     c.add_argument("--nan", type=float, help="L* (0–100) to use for NaN/inf pixels instead of failing")
-    c.add_argument("--region-color", action="append", default=[], metavar="LABEL=#RRGGBB", help="fill a region (needs --labels) with this colour at its own lightness; repeatable")
+    c.add_argument(
+        "--region-color", action="append", default=[], metavar="LABEL=#RRGGBB",
+        help="fill a region (needs --labels) with this colour at its own lightness; repeatable",
+    )
     c.add_argument("--region-gray", action="append", default=[], type=int, metavar="LABEL", help="keep a region (needs --labels) neutral gray; repeatable")
     c.add_argument("--one-color-per-region", action="store_true", help="with --labels: each region takes its dominant colour")
     # the British spelling of 0.x, hidden and deprecated (one release)
     c.add_argument("--one-colour-per-region", dest="one_colour_per_region_old", action="store_true", help=argparse.SUPPRESS)
     c.add_argument("--same-gray", type=float, default=0.0, metavar="S", help="pull pixels of equal gray to one shared colour, strength 0–1 (default 0)")
     c.add_argument("--databar-gray", action="store_true", help="detect the instrument data bar at the bottom and keep it gray")
-    c.add_argument("--from-sidecar", metavar="JSON", help="repeat a run: take backend, hints, seed and options from its metadata JSON (from --metadata or the napari writer)")
+    c.add_argument(
+        "--from-sidecar", metavar="JSON",
+        help="repeat a run: take backend, hints, seed and options from its metadata JSON (from --metadata or the napari writer)",
+    )
     c.add_argument("--metadata", help="also write the run's metadata (JSON) here")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -50,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--block-size", type=int, help=f"local: {HELP['block_size']} (default {PARAMETERS['local']['block_size']})")
     s.add_argument("--offset", type=float, help=f"local: {HELP['offset']} (default 0)")
     s.add_argument("--objects", choices=["auto", "bright", "dark"], help=f"otsu, local: {HELP['objects']}")
-    s.add_argument("--separate", action=argparse.BooleanOptionalAction, default=None, help="otsu, local, multiotsu: number each connected object separately (default: yes for otsu/local, no for multiotsu)")
+    s.add_argument(
+        "--separate", action=argparse.BooleanOptionalAction, default=None,
+        help="otsu, local, multiotsu: number each connected object separately (default: yes for otsu/local, no for multiotsu)",
+    )
     s.add_argument("--smooth", type=float, help=f"thresholds: {HELP['smooth']} (default 1)")
     s.add_argument("--edge-sensitivity", type=float, help=f"hed: {HELP['edge_sensitivity']} (default 0.5)")
     s.add_argument("--min-size", type=int, help=f"{HELP['min_size']} (default 64)")

@@ -92,7 +92,7 @@ def lightness_mapping(image, *, percentiles: tuple[float, float] | None = None, 
     """
     dtype = np.dtype(image.dtype if hasattr(image, "dtype") else np.asarray(image).dtype)
     shape = tuple(np.shape(image))
-    if dtype == object or not (np.issubdtype(dtype, np.number) or dtype == bool):
+    if dtype == np.dtype(object) or not (np.issubdtype(dtype, np.number) or dtype == np.dtype(bool)):
         raise SemcolorError(f"the image has dtype {dtype}; give a numeric (integer, float or bool) image")
     if len(shape) == 3 and shape[-1] in (3, 4):
         warnings.warn("an RGB(A) image was given where a gray one is expected; using its L*", stacklevel=3)
@@ -104,7 +104,7 @@ def lightness_mapping(image, *, percentiles: tuple[float, float] | None = None, 
         )
     if 0 in shape:
         raise SemcolorError(f"the image is empty (shape {shape})")
-    if dtype == bool:
+    if dtype == np.dtype(bool):
         return lambda block: np.asarray(block).astype(np.float32) * 100
     fill = None if nan is None else np.nan
     if percentiles is not None:

@@ -33,7 +33,10 @@ def noise_level(L: np.ndarray) -> float:
     return float(np.median(np.abs(d - np.median(d))) * 1.4826 / np.sqrt(2))
 
 
-def affinity_graph(L: np.ndarray, labels: np.ndarray | None = None, *, sigma: float | None = None, smooth: float = 1.0, sigma_floor: float = 1.0) -> sp.csr_matrix:
+def affinity_graph(
+    L: np.ndarray, labels: np.ndarray | None = None, *,
+    sigma: float | None = None, smooth: float = 1.0, sigma_floor: float = 1.0,
+) -> sp.csr_matrix:
     """Symmetric 8-neighbour affinity matrix of an L* image.
 
     Parameters
@@ -89,7 +92,10 @@ def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float
     return A, rhs
 
 
-def solve_propagation(W: sp.csr_matrix, values: np.ndarray, mask: np.ndarray, *, x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6) -> np.ndarray:
+def solve_propagation(
+    W: sp.csr_matrix, values: np.ndarray, mask: np.ndarray, *,
+    x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6,
+) -> np.ndarray:
     """Fill ``values`` (n, c) away from ``mask`` (n,) by minimising the affinity-weighted differences.
 
     Pixels where ``mask`` is true keep their values (hard constraints). Without a starting guess
@@ -147,7 +153,10 @@ def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iteration
     return x
 
 
-def propagate(L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *, cancel=None, direct_limit: int = 70_000, reach: int | None = None) -> np.ndarray:
+def propagate(
+    L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *,
+    cancel=None, direct_limit: int = 70_000, reach: int | None = None,
+) -> np.ndarray:
     """Spread (h, w, c) ``values`` given where ``mask`` (h, w) is set over the image, edge-aware.
 
     Images above ``direct_limit`` pixels are solved coarse-to-fine: the problem at half resolution

@@ -142,7 +142,10 @@ def _box(x: np.ndarray, size: int) -> np.ndarray:
     return ndimage.uniform_filter(x, size=(size, size) + (1,) * (x.ndim - 2), mode="constant")
 
 
-def upsample_in_regions(A: np.ndarray, B: np.ndarray, L_full: np.ndarray, labels_work: np.ndarray, labels_full: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
+def upsample_in_regions(
+    A: np.ndarray, B: np.ndarray, L_full: np.ndarray, labels_work: np.ndarray, labels_full: np.ndarray, *,
+    chunk_rows: int = 1024,
+) -> np.ndarray:
     """Full-resolution a*b* = A·L*/100 + B, interpolating A, B only from the pixel's own region.
 
     Where the four working pixels around a full-resolution pixel all belong to its region this is
@@ -218,7 +221,10 @@ def region_interpolator(A: np.ndarray, B: np.ndarray, labels_work: np.ndarray, s
     return at_rows
 
 
-def fill_regions(ab: np.ndarray, L: np.ndarray, labels: np.ndarray, colors: Mapping[int, np.ndarray], *, radius: int = 2, band: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:
+def fill_regions(
+    ab: np.ndarray, L: np.ndarray, labels: np.ndarray, colors: Mapping[int, np.ndarray], *,
+    radius: int = 2, band: int = 2, eps: float = 1e-3, chunk_rows: int = 1024,
+) -> np.ndarray:
     """Fill the listed regions with their colour, with soft, edge-aware borders.
 
     Parameters

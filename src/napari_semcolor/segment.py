@@ -57,7 +57,10 @@ HELP = {
 }
 
 
-def segment(image: np.ndarray, method: str = "otsu", *, progress: Callable[[float, str], None] | None = None, cancel=None, edges: EdgeFn | None = None, nan: float | None = None, **params) -> np.ndarray:
+def segment(
+    image: np.ndarray, method: str = "otsu", *,
+    progress: Callable[[float, str], None] | None = None, cancel=None, edges: EdgeFn | None = None, nan: float | None = None, **params
+) -> np.ndarray:
     """Segment a gray micrograph into regions.
 
     Parameters
@@ -100,7 +103,10 @@ def segment(image: np.ndarray, method: str = "otsu", *, progress: Callable[[floa
         report(1.0, "done (no contrast)")
         return np.zeros(L.shape, np.int32)
     if method == "hed":
-        edge = edge_map(L / 100, edges or functools.partial(hed_edges, device=p["device"]), working_size=p["working_size"], tile=p["tile"], progress=lambda f, m: report(0.8 * f, m), cancel=cancel)
+        edge = edge_map(
+            L / 100, edges or functools.partial(hed_edges, device=p["device"]),
+            working_size=p["working_size"], tile=p["tile"], progress=lambda f, m: report(0.8 * f, m), cancel=cancel,
+        )
         check_cancel(cancel, "segmentation")
         report(0.8, "watershed")
         labels = watershed_regions(edge, p["edge_sensitivity"], p["min_size"])
@@ -237,7 +243,9 @@ def hed_edges(gray: np.ndarray, device: str = "cpu") -> np.ndarray:
     try:
         from napari_semcolor.nets import hed
     except ImportError as exc:
-        raise SemcolorError(f"the HED network is not available in this installation ({exc}); use otsu, multiotsu or local, or reinstall napari-semcolor") from exc
+        raise SemcolorError(
+            f"the HED network is not available in this installation ({exc}); use otsu, multiotsu or local, or reinstall napari-semcolor"
+        ) from exc
     return np.asarray(hed.hed_edges(gray, _hed_net(device)), np.float32)
 
 

@@ -32,7 +32,10 @@ class SyntheticSEM:
     labels: np.ndarray
 
 
-def make_sem(shape: tuple[int, int] = (256, 256), kind: str = "particles", *, n_objects: int | None = None, seed: int = 0, noise: float = 6.0, databar: bool = False) -> SyntheticSEM:
+def make_sem(
+    shape: tuple[int, int] = (256, 256), kind: str = "particles", *,
+    n_objects: int | None = None, seed: int = 0, noise: float = 6.0, databar: bool = False,
+) -> SyntheticSEM:
     """Generate an SEM-like micrograph and its true regions.
 
     Parameters

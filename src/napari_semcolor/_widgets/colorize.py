@@ -103,7 +103,10 @@ class ColorizeWidget(Container):
         self.keep_previous = _checkbox("add a new layer each run", "keep previous results", False)
         self.one_colour = _checkbox("one colour per region", "regions", False)
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
-        self.same_gray.tooltip = "on every backend's result: pixels of equal gray take the dominant colour among them (a backend's own 'same gray' option acts inside that backend)"
+        self.same_gray.tooltip = (
+            "on every backend's result: pixels of equal gray take the dominant colour among them "
+            "(a backend's own 'same gray' option acts inside that backend)"
+        )
         self.databar_gray = _checkbox("keep the instrument data bar gray", "data bar", True)
 
     # -- actions ---------------------------------------------------------------------------
@@ -172,7 +175,11 @@ class ColorizeWidget(Container):
     def _reference_choices(self, _widget=None) -> list:
         from napari.layers import Image
 
-        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image) and (layer.rgb or layer.data.ndim == 3 and layer.data.shape[-1] in (3, 4))]
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, Image) and (layer.rgb or layer.data.ndim == 3 and layer.data.shape[-1] in (3, 4))
+        ]
 
     def _on_backend(self, *_) -> None:
         """Show only the controls that mean something for the chosen backend (as its spec says)."""

@@ -71,7 +71,7 @@ def new_hints_layer(viewer: napari.viewer.Viewer) -> None:
     from napari.layers import Image
 
     active = viewer.layers.selection.active
-    image = active if isinstance(active, Image) else next((l for l in viewer.layers if isinstance(l, Image)), None)
+    image = active if isinstance(active, Image) else next((layer for layer in viewer.layers if isinstance(layer, Image)), None)
     make_hints_layer(viewer, image)
 
 
@@ -94,7 +94,12 @@ class HintsWidget(Container):
         self.csv_path = FileEdit(mode="w", filter="*.csv", label="hints CSV")
         self.save_button = PushButton(text="Save hints")
         self.load_button = PushButton(text="Load hints")
-        self.extend([self.image, self.palette, self.color, self.size, self.create, self.layer, self.pick_from, self.eyedropper, self.csv_path, self.save_button, self.load_button])
+        self.extend(
+            [
+                self.image, self.palette, self.color, self.size, self.create, self.layer,
+                self.pick_from, self.eyedropper, self.csv_path, self.save_button, self.load_button,
+            ]
+        )
         self.create.changed.connect(self._create)
         self.save_button.changed.connect(self.save_csv)
         self.eyedropper.changed.connect(self.arm_eyedropper)

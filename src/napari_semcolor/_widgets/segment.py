@@ -115,7 +115,11 @@ class SegmentWidget(Container):
 
     def _add_result(self, source, labels, method: str, params: dict) -> str:
         name = f"{source.name} regions"
-        kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}}}
+        kwargs = {
+            "scale": list(source.scale[-2:]),
+            "translate": list(source.translate[-2:]),
+            "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}},
+        }
         update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
         return f"{int(labels.max())} regions"
 

@@ -327,7 +327,10 @@ class NSTCNNBackend:
         options=(
             Option("same_gray", float, SAME_GRAY, "same gray, same colour: pixels of equal L* take the dominant colour among them", min=0.0, max=1.0),
             Option("iterations", int, ITERATIONS, "most fit iterations per reference", min=0, max=10_000_000, advanced=True),
-            Option("seconds", float, SECONDS, "most fit time per reference (s); a fit stopped on time depends on the machine", min=0.0, max=3600.0, advanced=True),
+            Option(
+                "seconds", float, SECONDS, "most fit time per reference (s); a fit stopped on time depends on the machine",
+                min=0.0, max=3600.0, advanced=True,
+            ),
             Option("width", int, WIDTH, "channels of the fitted net", min=1, max=256, advanced=True),
             Option("crop", int, CROP, "crop size of the fit (pixels)", min=4, max=1024, advanced=True),
             Option("batch", int, BATCH, "crops per fit iteration", min=1, max=1024, advanced=True),

@@ -50,7 +50,10 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     return path
 
 
-_UNIT_METRES = {"m": 1.0, "meter": 1.0, "mm": 1e-3, "millimeter": 1e-3, "um": 1e-6, "µm": 1e-6, "micrometer": 1e-6, "micron": 1e-6, "nm": 1e-9, "nanometer": 1e-9, "pm": 1e-12, "picometer": 1e-12}
+_UNIT_METRES = {
+    "m": 1.0, "meter": 1.0, "mm": 1e-3, "millimeter": 1e-3, "um": 1e-6, "µm": 1e-6, "micrometer": 1e-6, "micron": 1e-6,
+    "nm": 1e-9, "nanometer": 1e-9, "pm": 1e-12, "picometer": 1e-12,
+}
 
 
 def to_metres(value: float, unit) -> float | None:

@@ -127,7 +127,10 @@ class UNet(nn.Module):
         ``x_t`` and conditioning channels: 8, or 10 with the appearance-spread hint colours.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int | tuple[int, ...] = (1, 1, 2, 2), emb_dim: int = 128, in_channels: int = IN_CHANNELS):
+    def __init__(
+        self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int | tuple[int, ...] = (1, 1, 2, 2),
+        emb_dim: int = 128, in_channels: int = IN_CHANNELS,
+    ):
         super().__init__()
         self.in_channels = in_channels
         self.widths = tuple(widths)

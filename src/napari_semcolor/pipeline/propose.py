@@ -21,7 +21,10 @@ from napari_semcolor.pipeline.params import RunParams
 BACKEND_PROGRESS = (0.05, 0.65)
 
 
-def propose(model: Backend, inputs: Inputs, params: RunParams, spec: BackendSpec, references: dict | None, report: Callable[[float, str], None], cancel=None) -> tuple[np.ndarray, Job]:
+def propose(
+    model: Backend, inputs: Inputs, params: RunParams, spec: BackendSpec, references: dict | None,
+    report: Callable[[float, str], None], cancel=None,
+) -> tuple[np.ndarray, Job]:
     """Run the backend on the working-resolution problem.
 
     Parameters

@@ -13,7 +13,10 @@ from napari_semcolor.pipeline.params import one_color_flag
 from napari_semcolor.pipeline.run import ColorizeResult, colorize
 
 
-def colorize_stack(image: np.ndarray, backend: str = "propagate", hints: list[Hint] | None = None, labels: np.ndarray | None = None, progress: Callable[[float, str], None] | None = None, cancel=None, **kwargs) -> ColorizeResult:
+def colorize_stack(
+    image: np.ndarray, backend: str = "propagate", hints: list[Hint] | None = None, labels: np.ndarray | None = None,
+    progress: Callable[[float, str], None] | None = None, cancel=None, **kwargs
+) -> ColorizeResult:
     """Colour an nD stack (z, t, …, H, W) plane by plane, with one call of :func:`colorize` each.
 
     A hint whose ``plane`` is set applies to that plane only; a hint without a plane applies to

@@ -58,7 +58,10 @@ def write_proposal(ab: np.ndarray, inputs: Inputs, target, *, progress: Callable
             progress(r1 / H)
 
 
-def full_resolution_ab(ab: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[int, int], hints: list[Hint], labels_work: np.ndarray | None, labels: np.ndarray | None = None):
+def full_resolution_ab(
+    ab: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[int, int], hints: list[Hint],
+    labels_work: np.ndarray | None, labels: np.ndarray | None = None,
+):
     """Guided upsampling to full resolution that still honours the hints there, row by row.
 
     With labels (at both resolutions) the upsampling is region-aware
@@ -96,7 +99,10 @@ def full_resolution_ab(ab: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[
     return lambda L_rows, rows: coefficients_at_rows(A, B, L_rows, rows, shape)
 
 
-def _hint_offset(A: np.ndarray, B: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[int, int], hints: list[Hint], labels_work: np.ndarray | None) -> np.ndarray | None:
+def _hint_offset(
+    A: np.ndarray, B: np.ndarray, L_work: np.ndarray, read_L, shape: tuple[int, int],
+    hints: list[Hint], labels_work: np.ndarray | None,
+) -> np.ndarray | None:
     """What to add to B so that every hint patch meets its hint at full resolution (None if all do)."""
     work = L_work.shape
     scale = (work[0] / shape[0], work[1] / shape[1])

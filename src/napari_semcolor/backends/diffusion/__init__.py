@@ -65,7 +65,10 @@ def shrink_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, shape: tuple[int, i
     return ab, mask
 
 
-def starting_point(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray, appearance: bool, labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def starting_point(
+    L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, prop: np.ndarray,
+    appearance: bool, labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The colouring the network corrects, and the appearance guess (None for 8-channel networks).
 
     With ``appearance``: ``(1 − MIX)·prop + MIX·appearance_colours(…)``, all at the working resolution
@@ -79,7 +82,10 @@ def starting_point(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, pr
     return ((1 - MIX) * prop + MIX * app).astype(np.float32), app
 
 
-def net_inputs(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, base: np.ndarray, net_size: int = NET_SIZE, app: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def net_inputs(
+    L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, base: np.ndarray,
+    net_size: int = NET_SIZE, app: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Everything the network sees, at :func:`net_shape` of the working resolution.
 
     Returns a dict with ``L`` (h, w), ``hint_ab`` (h, w, 2), ``hint_mask`` (h, w) and ``prop`` (h, w, 2):
@@ -111,7 +117,10 @@ def to_tensor_cond(inputs: dict[str, np.ndarray], multiple: int):
     return cond, (ph, pw)
 
 
-def sample_residual(model, cond, n_samples: int, *, seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None):
+def sample_residual(
+    model, cond, n_samples: int, *,
+    seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None,
+):
     """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, C, H, W).
 
     ``temperature`` scales the starting noise: below 1 the proposals move towards the average
