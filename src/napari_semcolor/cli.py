@@ -130,16 +130,11 @@ def _segment(args) -> int:
     return 0
 
 
-def _colorize(args) -> int:
+def _common_params(args) -> dict:
+    """The colorize() arguments that colorize and batch share, checked before any image is read."""
     from napari_semcolor import hints as hints_mod
-    from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result
-    from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
-    from napari_semcolor.pipeline import colorize
 
-    if args.one_colour_per_region_old:
-        print("semcolor: --one-colour-per-region is deprecated; use --one-color-per-region", file=sys.stderr)
-    # argument mistakes before reading anything
-    params = {
+    return {
         "backend": args.backend,
         "hints": hints_mod.read_csv(args.hints) if args.hints else [],
         "n_samples": args.samples,
@@ -147,9 +142,21 @@ def _colorize(args) -> int:
         "options": _parse_options(args.option, args.backend),
         "working_size": args.working_size,
         "nan": args.nan,
+        "same_gray": args.same_gray,
+    }
+
+
+def _colorize(args) -> int:
+    from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result
+    from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.pipeline import colorize
+
+    if args.one_colour_per_region_old:
+        print("semcolor: --one-colour-per-region is deprecated; use --one-color-per-region", file=sys.stderr)
+    params = {
+        **_common_params(args),
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
         "one_color_per_region": args.one_color_per_region or args.one_colour_per_region_old,
-        "same_gray": args.same_gray,
     }
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
@@ -206,21 +213,9 @@ def _params_from_sidecar(path: str) -> dict:
 
 
 def _batch(args) -> int:
-    from napari_semcolor import hints as hints_mod
     from napari_semcolor.batch import run_batch
 
-    params = {
-        "backend": args.backend,
-        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
-        "n_samples": args.samples,
-        "seed": args.seed,
-        "options": _parse_options(args.option, args.backend),
-        "working_size": args.working_size,
-        "nan": args.nan,
-        "same_gray": args.same_gray,
-        "device": args.device,
-        "databar_gray": args.databar_gray,
-    }
+    params = {**_common_params(args), "device": args.device, "databar_gray": args.databar_gray}
 
     def show(done: int, total: int, r) -> None:
         if not args.quiet:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from napari_semcolor import __version__
+from napari_semcolor.devices import DEVICES
 
-DEVICE_CHOICES = ["auto", "cpu", "cuda", "mps"]
+DEVICE_CHOICES = list(DEVICES)
 
 
 def build_parser() -> argparse.ArgumentParser:

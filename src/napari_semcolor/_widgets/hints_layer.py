@@ -12,8 +12,8 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
 
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer
+from napari_semcolor.color import parse_color, to_hex
 from napari_semcolor.errors import SemcolorError
-from napari_semcolor.hints import parse_color
 
 if TYPE_CHECKING:
     import napari
@@ -34,7 +34,7 @@ PALETTE = {
 
 
 def _hex(color) -> str:
-    return "#" + "".join(f"{round(c * 255):02x}" for c in parse_color(color))
+    return to_hex(parse_color(color))
 
 
 def make_hints_layer(viewer: napari.viewer.Viewer, image=None, color: str = DEFAULT_COLOR, size: int = 5):

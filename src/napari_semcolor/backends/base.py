@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from napari_semcolor.backends.spec import BackendSpec
-from napari_semcolor.errors import Cancelled
+from napari_semcolor.errors import Cancelled, check_cancel
 
 ProgressFn = Callable[[float, str], None]
 
@@ -67,8 +67,7 @@ class Job:
 
     def check_cancel(self) -> None:
         """Raise :class:`Cancelled` if the caller asked to stop."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled("colourization cancelled")
+        check_cancel(self.cancel)
 
 
 class Backend(Protocol):

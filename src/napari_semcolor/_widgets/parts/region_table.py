@@ -10,14 +10,12 @@ from collections.abc import Callable
 
 from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton
 
+from napari_semcolor.color import to_hex
+
 #: at most this many rows in the table
 MAX_REGION_ROWS = 64
 #: what a row can say: leave the region to the backend, keep it gray, or fill it
 REGION_MODES = ("backend", "gray", "colour")
-
-
-def _hex(rgba) -> str:
-    return "#" + "".join(f"{round(float(c) * 255):02x}" for c in rgba[:3])
 
 
 class RegionTable:
@@ -65,7 +63,7 @@ class RegionTable:
         shown = present[:MAX_REGION_ROWS]
         for k in shown:
             rgba = np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel()
-            self._add_row(k, _hex(rgba), previous.get(k))
+            self._add_row(k, to_hex(rgba), previous.get(k))
         if len(present) > len(shown):
             self.table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
 
