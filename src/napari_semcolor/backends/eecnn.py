@@ -7,6 +7,14 @@ temperature : float
     validation split, see models/MODELS.md): lower is more vivid, higher is safer and grayer.
     With ``n_samples > 1`` the extra proposals use progressively more vivid and more muted
     temperatures around it.
+region_coherence : float in [0, 1]
+    How strongly each region takes one colour (default :data:`REGION_COHERENCE`): every pixel's
+    a*b* is blended towards its region's dominant a*b*. The regions are the run's labels when
+    given, else an automatic multi-Otsu segmentation (:mod:`.eecnn_regions`). 0 is the network alone.
+hint_reach : float
+    With hints: how far a hint's colour leads, as a fraction of the image's long side (default
+    :data:`HINT_REACH`); beyond it the network's colour takes over. 0 leaves the network's colour
+    and only corrects the hint pixels' surroundings (the pipeline's hint correction).
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ from napari_semcolor.backends.spec import BackendSpec, Option
 #: at its own): the largest that met colourfulness >= 0.7 x ground truth on the validation split
 #: (higher temperatures are closer to gray: better PSNR, duller colour)
 TEMPERATURE = 0.02
+#: default ``region_coherence`` (see the module docstring; measured in benchmarks/eecnn_quality.py)
+REGION_COHERENCE = 0.7
+#: default ``hint_reach``, fraction of the long side
+HINT_REACH = 2.0
 
 
 @lru_cache(maxsize=4)
@@ -63,6 +75,11 @@ class EECNNBackend:
         weights=("eecnn", "efficientnet_lite0_features"),
         options=(
             Option("temperature", float, TEMPERATURE, "read-out temperature: lower is more vivid, higher safer and grayer", min=1e-4, max=10.0),
+            Option("region_coherence", float, REGION_COHERENCE,
+                   "0-1: how strongly each region (your labels, else an automatic segmentation) takes one colour", min=0.0, max=1.0),
+            Option("hint_reach", float, HINT_REACH,
+                   "with hints: how far a hint's colour leads, as a fraction of the image size (0 = the network's colour)",
+                   min=0.0, max=10.0, advanced=True),
         ),
     )
 
@@ -71,6 +88,7 @@ class EECNNBackend:
         import torch
         import torch.nn.functional as F
 
+        from napari_semcolor.backends.eecnn_regions import auto_regions, refine_prediction
         from napari_semcolor.nets.efficientnet_lite import gray_to_input
 
         job.check_cancel()
@@ -92,6 +110,16 @@ class EECNNBackend:
                 ab = net.readout(logits, T)
                 ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
                 out.append(ab[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())
+        job.report(0.8, "coherent regions, hints")
+        opts = job.options
+        regions = None
+        if opts["region_coherence"] > 0 and job.labels is None:
+            regions = auto_regions(job.L)
+        out = [
+            refine_prediction(ab, job.L, job.hint_ab, job.hint_mask, job.labels, region_coherence=opts["region_coherence"],
+                              hint_reach=opts["hint_reach"], regions=regions)
+            for ab in out
+        ]
         job.report(1.0, "EE-CNN done")
         return np.stack(out).astype(np.float32)
 
