@@ -138,3 +138,19 @@ def test_hints_win_near_themselves_and_lightness_is_kept(sem):
     lab = image_to_lab(result.image)
     assert np.abs(lab[..., 0] - L).max() <= 1.0
     assert worst_near(lab[..., 1:]) <= 10
+
+
+def test_coarse_to_fine_solve_agrees_with_the_direct_one(sem, monkeypatch):
+    import napari_semcolor.backends.eecnn_regions as module
+
+    L = to_lightness(sem.image)
+    prior = np.random.default_rng(1).normal(0, 10, L.shape + (2,)).astype(np.float32)
+    hint_ab = np.zeros_like(prior)
+    mask = np.zeros(L.shape, np.float32)
+    mask[40:43, 60:63] = 1
+    hint_ab[40:43, 60:63] = (30.0, -20.0)
+    direct = propagate_with_prior(L, prior, hint_ab, mask, reach=300.0)
+    monkeypatch.setattr(module, "_DIRECT_LIMIT", 5_000)
+    c2f = propagate_with_prior(L, prior, hint_ab, mask, reach=300.0)
+    assert np.abs(c2f - direct).mean() < 1.0
+    np.testing.assert_array_equal(c2f[mask > 0], hint_ab[mask > 0])

@@ -26,8 +26,8 @@ from napari_semcolor.propagation import affinity_graph
 AUTO_CLASSES = 3
 #: smallest automatic region, as a fraction of the image area (smaller pieces join a neighbour)
 AUTO_MIN_AREA = 1e-3
-#: direct (sparse LU) solve up to this many free pixels; conjugate gradients above
-_DIRECT_LIMIT = 160_000
+#: direct (sparse LU) solve up to this many pixels; above, coarse-to-fine (as in propagation.propagate)
+_DIRECT_LIMIT = 70_000
 
 
 def auto_regions(L: np.ndarray, classes: int = AUTO_CLASSES) -> np.ndarray:
@@ -109,6 +109,7 @@ def propagate_with_prior(
     out = prior.copy()
     if not known.any():
         return prior_ab.astype(np.float32)
+    x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) if h * w > _DIRECT_LIMIT and min(h, w) >= 4 else None
     out[known] = hint_ab.reshape(-1, 2)[known]
     free = ~known
     lam = 1.0 / max(float(reach), 1e-3) ** 2
@@ -117,12 +118,26 @@ def propagate_with_prior(
     A = (sp.diags(degree + lam) - W).tocsr()
     A_free = A[free][:, free]
     rhs = lam * prior[free] + W[free][:, known] @ out[known]
-    if free.sum() <= _DIRECT_LIMIT:
+    if x0 is None:
         lu = spl.splu(A_free.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
         out[free] = lu.solve(np.ascontiguousarray(rhs))
-    else:
-        out[free] = conjugate_gradient(A_free, rhs, prior[free], iterations=300)
+    else:  # a few CG iterations put the coarse solution's borders back on the edges
+        out[free] = conjugate_gradient(A_free, rhs, x0.reshape(-1, 2)[free], iterations=40)
     return out.reshape(h, w, 2).astype(np.float32)
+
+
+def _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) -> np.ndarray:
+    """:func:`propagate_with_prior` at half resolution, upsampled (the start of the fine solve)."""
+    from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
+
+    h, w = L.shape
+    coarse = (h + 1) // 2, (w + 1) // 2
+    mask = (hint_mask > 0).astype(np.float32)
+    cover = downsample(mask, coarse)
+    cab = downsample(hint_ab * mask[..., None], coarse) / np.maximum(cover, 1e-6)[..., None]
+    clabels = None if labels is None else resize_nearest(labels, coarse)
+    xc = propagate_with_prior(downsample(L, coarse), downsample(prior_ab, coarse), cab, cover > 0, clabels, reach=reach / 2)
+    return resize_linear(xc, (h, w))
 
 
 def refine_prediction(
