@@ -258,3 +258,18 @@ def test_freedom_is_zero_at_the_hints_and_one_far_away():
     assert np.abs(starts[1:, 40:60, 40:60]).mean() > 5  # far from them: another colouring
     same, _ = varied_starts(L, hint_ab, mask, base, None, 3, strength=0.0)
     assert np.all(same == base)
+
+
+def test_temperature_rises_away_from_the_hints_only_when_exploring():
+    from napari_semcolor.backends.diffusion import TEMPERATURE, TEMPERATURE_NO_HINTS, noise_temperature
+    from napari_semcolor.backends.diffusion.explore import FAR_TEMPERATURE
+
+    mask = np.zeros((64, 64), np.float32)
+    mask[2:4, 2:4] = 1
+    t = noise_temperature(mask, None, 1.0, pad=(0, 5))
+    assert t.shape == (64, 69)
+    assert FAR_TEMPERATURE > TEMPERATURE
+    assert t[2, 2] == pytest.approx(TEMPERATURE) and t[60, 60] == pytest.approx(FAR_TEMPERATURE)
+    assert noise_temperature(mask, None, 0.0) == TEMPERATURE  # explore 0: one temperature, as before
+    assert noise_temperature(mask, 0.2, 0.5)[60, 60] == pytest.approx(0.2 + 0.5 * (FAR_TEMPERATURE - 0.2))
+    assert noise_temperature(np.zeros_like(mask), None, 1.0) == TEMPERATURE_NO_HINTS
