@@ -203,3 +203,73 @@ def test_widened_network_computes_what_the_narrow_one_did():
     extra = torch.randn(2, 2, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(wide(x, ls, torch.cat([cond, extra], 1)), narrow(x, ls, cond))
+
+
+def _three_hint_run(explore: float | None):
+    """4 proposals of a generated 128² micrograph with 3 hints in one corner; a*b*, L* in and out, distance to the hints."""
+    from scipy import ndimage
+
+    from napari_semcolor.synthetic import make_sem
+
+    image = make_sem((128, 128), seed=4).image
+    hints = [Hint(10, 10, (0.8, 0.25, 0.2), 3), Hint(10, 40, (0.2, 0.6, 0.25), 3), Hint(40, 12, (0.25, 0.35, 0.85), 3)]
+    options = {**FAST} if explore is None else {**FAST, "explore": explore}
+    rgb = colorize(image, "diffusion", hints, n_samples=4, seed=2, options=options, device="cpu").rgb
+    mask = np.zeros(image.shape, bool)
+    for h in hints:
+        mask[h.y : h.y + h.size, h.x : h.x + h.size] = True
+    lab = np.stack([image_to_lab(x) for x in rgb])
+    return lab[..., 1:], lab[..., 0], to_lightness(image), ndimage.distance_transform_edt(~mask)
+
+
+def _pairwise(ab: np.ndarray, where: np.ndarray) -> float:
+    n = len(ab)
+    return float(np.mean([np.linalg.norm(ab[i][where] - ab[j][where], axis=-1).mean() for i in range(n) for j in range(i + 1, n)]))
+
+
+def test_proposals_differ_far_from_the_hints_and_agree_next_to_them():
+    ab, L_out, L_in, dist = _three_hint_run(None)
+    assert _pairwise(ab, dist > 30) >= 5
+    assert _pairwise(ab, dist <= 5) <= 3
+    assert np.abs(L_out - L_in).max() <= 1.0  # colour only: L* unchanged in every proposal
+    before, *_ = _three_hint_run(0.0)  # the old behaviour: one starting point for all proposals
+    assert _pairwise(before, dist > 30) < _pairwise(ab, dist > 30) / 2
+
+
+def test_freedom_is_zero_at_the_hints_and_one_far_away():
+    from napari_semcolor.backends.diffusion.explore import freedom, varied_starts
+
+    mask = np.zeros((100, 100), np.float32)
+    mask[4:6, 4:6] = 1
+    free = freedom(mask)
+    assert free[4, 4] == 0 and free[6, 6] == 0 and free[90, 90] == 1
+    assert np.all(np.diff(free[5, 5:]) >= 0)  # rises with the distance
+    assert np.all(freedom(np.zeros_like(mask)) == 1)  # no hints: free everywhere
+    L = np.full((100, 100), 50, np.float32)
+    hint_ab = np.zeros((100, 100, 2), np.float32)
+    hint_ab[4:6, 4:6] = (40, 10)
+    mask[80:82, 80:82] = 1
+    hint_ab[80:82, 80:82] = (-30, 30)
+    base = np.zeros((100, 100, 2), np.float32)
+    starts, apps = varied_starts(L, hint_ab, mask, base, None, 3, strength=1.0)
+    assert apps is None and starts.shape == (3, 100, 100, 2)
+    np.testing.assert_array_equal(starts[0], base)  # proposal 0 keeps the best single guess
+    assert np.abs(starts[1:, 4:6, 4:6]).max() == 0  # next to the hints: the common start
+    assert np.abs(starts[1:, 40:60, 40:60]).mean() > 5  # far from them: another colouring
+    same, _ = varied_starts(L, hint_ab, mask, base, None, 3, strength=0.0)
+    assert np.all(same == base)
+
+
+def test_temperature_rises_away_from_the_hints_only_when_exploring():
+    from napari_semcolor.backends.diffusion import TEMPERATURE, TEMPERATURE_NO_HINTS, noise_temperature
+    from napari_semcolor.backends.diffusion.explore import FAR_TEMPERATURE
+
+    mask = np.zeros((64, 64), np.float32)
+    mask[2:4, 2:4] = 1
+    t = noise_temperature(mask, None, 1.0, pad=(0, 5))
+    assert t.shape == (64, 69)
+    assert FAR_TEMPERATURE > TEMPERATURE
+    assert t[2, 2] == pytest.approx(TEMPERATURE) and t[60, 60] == pytest.approx(FAR_TEMPERATURE)
+    assert noise_temperature(mask, None, 0.0) == TEMPERATURE  # explore 0: one temperature, as before
+    assert noise_temperature(mask, 0.2, 0.5)[60, 60] == pytest.approx(0.2 + 0.5 * (FAR_TEMPERATURE - 0.2))
+    assert noise_temperature(np.zeros_like(mask), None, 1.0) == TEMPERATURE_NO_HINTS

@@ -13,6 +13,9 @@ and added back:
 so the network only has to learn corrections (where regions end, which colour bleeds, what an
 unhinted region probably looks like), and with no hints it samples whole colourings. Proposals are
 one batch, seeded by a ``torch.Generator``; the sampler reports and checks for cancel every step.
+With hints, each proposal after the first starts from its own colouring away from the hints (the
+hint colours dealt out anew, :mod:`napari_semcolor.backends.diffusion.explore`) and is sampled
+with more noise there, so proposals differ where the hints leave room and agree next to them.
 
 Options (``job.options``, declared in ``DiffusionBackend.spec``): ``steps`` (default 10),
 ``sampler`` ("dpmpp_2m" or "ddim"),
@@ -20,6 +23,8 @@ Options (``job.options``, declared in ``DiffusionBackend.spec``): ``steps`` (def
 ``temperature`` (scale of the starting noise; lower = less varied proposals, closer on average
 to the truth; 1 = the model's own spread; default 0.6 with hints, 1 without, where distinct
 automatic proposals are the point),
+``explore`` (0–1, default 0.6: how far the proposals' starting points and temperature depart
+from the common ones away from the hints; 0 = the same start for all, as before),
 ``network`` (default True; False returns the starting point the network would correct, for
 measuring what the network adds), ``net_size`` (long side the network runs at; default: the resolution the bundled weights were
 trained at, stored in their metadata).
@@ -31,6 +36,7 @@ import numpy as np
 
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
+from napari_semcolor.backends.diffusion.explore import EXPLORE, FAR_TEMPERATURE, temperature_map, varied_starts
 from napari_semcolor.backends.spec import BackendSpec, Option
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.propagation import propagate
@@ -121,10 +127,11 @@ def sample_residual(
     model, cond, n_samples: int, *,
     seed: int = 0, steps: int = 10, sampler: str = "dpmpp_2m", guidance: float = 1.0, temperature: float = 1.0, callback=None,
 ):
-    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for one conditioning (1, C, H, W).
+    """Sample ``n_samples`` residuals (n, 2, H, W) in network units for a conditioning (1 or n, C, H, W).
 
     ``temperature`` scales the starting noise: below 1 the proposals move towards the average
     colouring (less varied, closer on average to the truth), 0 gives the same proposal n times.
+    It is a number or a map (H, W) (see :func:`noise_temperature`).
 
     With ``guidance`` ≠ 1 the network is also run without hints and the two a*b* estimates are
     mixed, ``ab = ab_free + s · (ab_hinted − ab_free)``; this happens in a*b*, not in residual
@@ -140,7 +147,8 @@ def sample_residual(
         raise SemcolorError(f"steps must be ≥ 1; got {steps}")
     gen = torch.Generator().manual_seed(int(seed))
     _, _, H, W = cond.shape
-    x = float(temperature) * torch.randn((n_samples, 2, H, W), generator=gen).to(cond.device)
+    scale = torch.as_tensor(np.asarray(temperature, np.float32))  # a number, or a map (H, W)
+    x = (scale * torch.randn((n_samples, 2, H, W), generator=gen)).to(cond.device)
     logsnrs = grid(steps).to(cond.device)
     cond = cond.expand(n_samples, -1, -1, -1)
     free = cond.clone()
@@ -195,6 +203,20 @@ def default_temperature(hint_mask: np.ndarray) -> float:
     return TEMPERATURE if hint_mask.any() else TEMPERATURE_NO_HINTS
 
 
+def noise_temperature(hint_mask: np.ndarray, temperature: float | None, explore: float, pad: tuple[int, int] = (0, 0)):
+    """The sampler's temperature: a number, or with hints and ``explore`` > 0 a map (h + ph, w + pw).
+
+    ``temperature`` (automatic when None) holds next to the hints; away from them the map rises
+    to :data:`~napari_semcolor.backends.diffusion.explore.FAR_TEMPERATURE` (if higher) by the
+    freedom (:func:`~napari_semcolor.backends.diffusion.explore.freedom`) × ``explore``.
+    """
+    near = default_temperature(hint_mask) if temperature is None else float(temperature)
+    if explore <= 0 or not hint_mask.any():
+        return near
+    t = temperature_map(hint_mask, near, max(near, FAR_TEMPERATURE), explore)
+    return np.pad(t, ((0, pad[0]), (0, pad[1])), mode="edge")
+
+
 class DiffusionBackend:
     """Hint-guided diffusion proposals (works with no hints too: automatic proposals)."""
 
@@ -213,6 +235,10 @@ class DiffusionBackend:
             Option(
                 "temperature", float, None, "lower: proposals closer to each other (and on average to the truth); 1: the model's own spread",
                 min=0.0, max=2.0, auto=f"{TEMPERATURE} with hints, {TEMPERATURE_NO_HINTS} without",
+            ),
+            Option(
+                "explore", float, EXPLORE, "how differently the proposals colour what is far from the hints: 0 = all start "
+                "from the same colouring (next to the hints they always agree)", min=0.0, max=1.0,
             ),
             Option("network", bool, True, "off: return the starting point the network would correct (to measure what it adds)", advanced=True),
             Option("net_size", int, None, "long side the network runs at", min=8, max=1024, auto="the resolution the weights were trained at", advanced=True),
@@ -241,12 +267,17 @@ class DiffusionBackend:
         job.check_cancel()
         appearance = model.in_channels > IN_CHANNELS  # 10-channel networks start from the appearance mix
         base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
-        if not opts["network"]:  # diagnostic: the starting point alone, no sampling
-            return honour_hints(np.repeat(base[None], job.n_samples, axis=0), job.L, job.hint_ab, job.hint_mask, job.labels)
+        starts, apps = varied_starts(
+            job.L, job.hint_ab, job.hint_mask, base, app, job.n_samples, seed=job.seed, strength=opts["explore"], labels=job.labels,
+        )
+        if not opts["network"]:  # diagnostic: the starting points alone, no sampling
+            return honour_hints(starts, job.L, job.hint_ab, job.hint_mask, job.labels)
         net_size = model.net_size if opts["net_size"] is None else opts["net_size"]
-        temperature = default_temperature(job.hint_mask) if opts["temperature"] is None else opts["temperature"]
-        inputs = net_inputs(job.L, job.hint_ab, job.hint_mask, base, net_size, app)
-        cond, (ph, pw) = to_tensor_cond(inputs, model.multiple)
+        apps = [None] * len(starts) if apps is None else apps
+        inputs = [net_inputs(job.L, job.hint_ab, job.hint_mask, s, net_size, a) for s, a in zip(starts, apps)]
+        conds = [to_tensor_cond(i, model.multiple) for i in inputs]
+        cond, (ph, pw) = torch.cat([c for c, _ in conds]), conds[0][1]
+        temperature = noise_temperature(inputs[0]["hint_mask"], opts["temperature"], opts["explore"], (ph, pw))
 
         def step(i: int, n: int, x0) -> None:
             job.report(0.05 + 0.9 * (i + 1) / n, f"diffusion step {i + 1}/{n}")
@@ -259,9 +290,9 @@ class DiffusionBackend:
                 model, cond.to(job.device), job.n_samples, seed=job.seed, steps=opts["steps"],
                 sampler=opts["sampler"], guidance=opts["guidance"], temperature=temperature, callback=step,
             )
-        hn, wn = inputs["L"].shape
+        hn, wn = inputs[0]["L"].shape
         res = res[:, :, :hn, :wn].permute(0, 2, 3, 1).float().cpu().numpy()
-        out = np.stack([residual_to_ab(r, inputs["L"], job.L, base) for r in res])
+        out = np.stack([residual_to_ab(r, inputs[0]["L"], job.L, s) for r, s in zip(res, starts)])
         job.check_cancel()
         out = honour_hints(out, job.L, job.hint_ab, job.hint_mask, job.labels)
         job.report(1.0, "sampled")
