@@ -65,7 +65,7 @@ def test_hidden_options_are_not_sent_to_the_core(docked):
     widget.backend.value = "diffusion"
     job = widget._collect()
     assert job["n_samples"] == 4
-    assert job["options"] == {"steps": 3, "sampler": "dpmpp_2m", "guidance": 1.0, "temperature": pytest.approx(0.3)}
+    assert job["options"] == {"steps": 3, "sampler": "dpmpp_2m", "guidance": 1.0, "temperature": pytest.approx(0.3), "explore": 0.6}
 
 
 def test_auto_temperature_is_left_to_the_backend(docked):
