@@ -120,7 +120,8 @@ def _segment(args) -> int:
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
         raise SemcolorError(f"{flags} do(es) not apply to --method {args.method}")
-    labels = segment(read_image(args.input), args.method, progress=_progress(args.quiet), nan=args.nan, **given)
+    _check_output(args.output)
+    labels = segment(read_image(args.input), args.method, databar=args.skip_databar, progress=_progress(args.quiet), nan=args.nan, **given)
     out_dtype = np.uint8 if labels.max() < 256 and args.output.lower().endswith(".png") else np.uint16 if labels.max() < 65536 else np.int32
     if args.output.lower().endswith(".png") and out_dtype == np.int32:
         raise SemcolorError(f"{labels.max()} regions do not fit in a PNG; write a .tif")
@@ -128,6 +129,14 @@ def _segment(args) -> int:
     if not args.quiet:
         print(f"{path}: {int(labels.max())} regions")
     return 0
+
+
+def _check_output(path: str) -> None:
+    """Refuse an output the writers cannot make before any work is done."""
+    from napari_semcolor.files.images import WRITE_SUFFIXES
+
+    if Path(path).suffix.lower() not in WRITE_SUFFIXES:
+        raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
 
 
 def _common_params(args) -> dict:
@@ -158,6 +167,7 @@ def _colorize(args) -> int:
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
         "one_color_per_region": args.one_color_per_region or args.one_colour_per_region_old,
     }
+    _check_output(args.output)
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
     pixel_size = None

@@ -39,7 +39,7 @@ PARAMETERS: dict[str, dict] = {
     "otsu": {"objects": "auto", "separate": True, **_COMMON},
     "multiotsu": {"classes": 3, "separate": False, **_COMMON},
     "local": {"block_size": 51, "offset": 0.0, "objects": "auto", "separate": True, **_COMMON},
-    "hed": {"edge_sensitivity": 0.5, "min_size": 64, "working_size": 512, "tile": 512, "device": "cpu"},
+    "hed": {"edge_sensitivity": 0.5, "min_size": 64, "working_size": 512, "tile": 512, "device": "auto"},
 }
 
 #: what each parameter means, for the CLI and the widget

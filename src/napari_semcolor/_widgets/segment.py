@@ -53,7 +53,7 @@ class SegmentWidget(Container):
             "offset": FloatSpinBox(value=d["offset"], min=-50, max=50, step=0.5, label="offset (L*)"),
             "edge_sensitivity": FloatSlider(value=d["edge_sensitivity"], min=0.0, max=1.0, step=0.05, label="edge sensitivity"),
             "min_size": SpinBox(value=d["min_size"], min=0, max=10**7, label="smallest region (px)"),
-            "working_size": SpinBox(value=d["working_size"], min=64, max=8192, step=64, label="HED working size (px)"),
+            "working_size": SpinBox(value=d["working_size"], min=32, max=8192, step=32, label="HED working size (px)"),
         }
         for name, widget in self.params.items():
             widget.tooltip = HELP[name]
