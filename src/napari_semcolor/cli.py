@@ -14,6 +14,7 @@ Mistakes in the arguments exit 2 with a message before the image is read.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except Cancelled:
         print("semcolor: cancelled", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that is a folder, a missing permission, a full disk: said, not a traceback
+        print(f"semcolor: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
     return 1
 
 
@@ -139,13 +143,21 @@ def _check_output(path: str) -> None:
         raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
 
 
-def _common_params(args) -> dict:
-    """The colorize() arguments that colorize and batch share, checked before any image is read."""
+def _read_hints(path: str) -> list:
+    """``hints.read_csv``, with a file that is not a text CSV of numbers said plainly."""
     from napari_semcolor import hints as hints_mod
 
+    try:
+        return hints_mod.read_csv(path)
+    except (UnicodeDecodeError, OverflowError) as exc:  # e.g. an image given as --hints, or inf as a coordinate
+        raise SemcolorError(f"--hints {path}: not a CSV of y,x,r,g,b[,size] numbers ({exc})") from None
+
+
+def _common_params(args) -> dict:
+    """The colorize() arguments that colorize and batch share, checked before any image is read."""
     return {
         "backend": args.backend,
-        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
+        "hints": _read_hints(args.hints) if args.hints else [],
         "n_samples": args.samples,
         "seed": args.seed,
         "options": _parse_options(args.option, args.backend),
@@ -205,6 +217,7 @@ def _colorize(args) -> int:
         if not args.quiet:
             print(out)
     if args.metadata:
+        Path(args.metadata).parent.mkdir(parents=True, exist_ok=True)  # like the image outputs
         Path(args.metadata).write_text(json.dumps(result.metadata, indent=2))
     return 0
 
@@ -219,7 +232,34 @@ def _params_from_sidecar(path: str) -> dict:
         raise SemcolorError(f"cannot read the sidecar {path}: {exc}") from exc
     if not isinstance(md, dict) or "backend" not in md:
         raise SemcolorError(f"{path} is not a napari-semcolor metadata file (it has no 'backend')")
-    return params_from_metadata(md)
+    try:
+        return _check_recorded(params_from_metadata(md))
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError, argparse.ArgumentTypeError) as exc:  # a damaged or hand-edited file
+        raise SemcolorError(f"{path}: a recorded value cannot be used ({exc}); repair the file or give the flags instead") from None
+
+
+def _check_recorded(params: dict) -> dict:
+    """A sidecar's values held to the flags' ranges (working size: any recorded one ≥ 1)."""
+    from napari_semcolor.cli_parser import MAX_SAMPLES, MAX_SEED, number, whole
+
+    checks = {"seed": whole(0, MAX_SEED), "n_samples": whole(1, MAX_SAMPLES), "working_size": whole(1), "same_gray": number(0, 1), "nan": number(0, 100)}
+    for key, check in checks.items():
+        if key in params and (params[key] is not None or key in ("seed", "n_samples")):
+            if isinstance(params[key], bool) or not isinstance(params[key], (int, float)):
+                raise TypeError(f"{key} is {params[key]!r}, not a number")
+            try:
+                params[key] = check(str(params[key]))
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    if "percentiles" in params:
+        lo, hi = (number(0, 100)(str(v)) for v in params["percentiles"])
+        if lo >= hi:
+            raise ValueError(f"percentiles {lo}, {hi} are not low < high")
+        params["percentiles"] = (lo, hi)
+    for key in ("region_colors", "options"):
+        if key in params and not isinstance(params[key], dict):
+            raise TypeError(f"{key} is not a table (key: value)")
+    return params
 
 
 def _batch(args) -> int:
