@@ -27,6 +27,7 @@ def test_segment_widget_adds_labels_with_the_source_scale(make_napari_viewer, qt
     np.testing.assert_allclose(out.scale, image.scale)
     np.testing.assert_allclose(out.translate, image.translate)
     assert tuple(out.units) == tuple(image.units) and str(out.units[0]) == "micrometer"  # the scale bar keeps µm
+    assert viewer.layers.extent.units is not None  # None is napari's "Inconsistent units across layers"
     assert out.metadata["semcolor"]["segmentation"] == "otsu"
     n_layers = len(viewer.layers)
     widget.preview.value = True
