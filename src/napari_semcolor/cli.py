@@ -2,14 +2,16 @@
 
     semcolor colorize IN -o OUT [--backend NAME] [--hints HINTS.csv] [--labels LABELS.tif]
                       [--reference LABEL=IMAGE ...] [--samples N] [--seed S] [--option KEY=VALUE ...]
-                      [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...]
-    semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options]
+                      [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...] [--no-databar-gray]
+    semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options] [--no-skip-databar]
     semcolor batch "IN/*.tif" -o OUTDIR [colorize options]
     semcolor backends [NAME]
     semcolor demo -o DIR
     semcolor --version
 
-Mistakes in the arguments exit 2 with a message before the image is read.
+Mistakes in the arguments exit 2 with a message before the image is read; so do files that
+cannot be read or written. The data bar is kept gray (colorize, batch) and left out of the
+regions (segment) by default, as in the docks.
 """
 
 from __future__ import annotations
