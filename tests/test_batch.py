@@ -87,7 +87,7 @@ def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, 
     hints = tmp_path / "hints.csv"
     hints.write_text("y,x,r,g,b,size\n10,10,230,60,20,6\n")
     args = [
-        "batch", str(src / "*.png"), "-o", str(tmp_path / "out"), "-q", "--hints", str(hints), "--databar-gray",
+        "batch", str(src / "*.png"), "-o", str(tmp_path / "out"), "-q", "--hints", str(hints),
         "--samples", "2", "--option", "steps=2", "--backend", "diffusion",
     ]
     assert main(args) == 0, capsys.readouterr()
@@ -96,7 +96,10 @@ def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, 
         side = json.loads((tmp_path / "out" / f"bar_{i}.png.json").read_text())
         assert side["options"]["steps"] == 2
         chroma = np.hypot(*np.moveaxis(image_to_lab(out)[..., 1:], -1, 0))
-        assert chroma[row:].max() < 2 and chroma[:row].max() > 10  # bar gray, image coloured
+        assert chroma[row:].max() < 2 and chroma[:row].max() > 10  # bar gray by default, image coloured
+    assert main([*args[:3], str(tmp_path / "tinted"), "-q", "--hints", str(hints), "--no-databar-gray"]) == 0
+    chroma = np.hypot(*np.moveaxis(image_to_lab(iio.imread(tmp_path / "tinted" / "bar.png"))[..., 1:], -1, 0))
+    assert chroma[row:].max() > 10  # --no-databar-gray colours the bar too
 
 
 def test_bad_option_is_a_clear_error(tmp_path, capsys):

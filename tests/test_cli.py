@@ -138,7 +138,7 @@ def test_from_sidecar_reproduces_a_run(scene, tmp_path):
     assert json.loads((tmp_path / "a.json").read_text())["same_gray"] == 0.3
 
 
-def test_tiff_pixel_size_survives_and_databar_stays_gray(tmp_path):
+def test_tiff_pixel_size_survives_and_databar_stays_gray_by_default(tmp_path):
     from napari_semcolor.files.sem_tiff import read_sem_tiff
     from napari_semcolor.synthetic import make_sem
 
@@ -146,9 +146,28 @@ def test_tiff_pixel_size_survives_and_databar_stays_gray(tmp_path):
     ini = "[Scan]\nPixelWidth=4e-09\nPixelHeight=4e-09\n"
     tifffile.imwrite(tmp_path / "in.tif", sem.image, extratags=[(34682, "s", 0, ini, True)])
     (tmp_path / "h.csv").write_text("y,x,r,g,b,size\n" + f"{sem.image.shape[0] - 5},100,255,0,0,3\n" + "20,20,0,0,255,3\n")
-    assert main(["colorize", str(tmp_path / "in.tif"), "-o", str(tmp_path / "out.tif"), "--hints", str(tmp_path / "h.csv"), "--databar-gray", "-q"]) == 0
+    run = ["colorize", str(tmp_path / "in.tif"), "--hints", str(tmp_path / "h.csv"), "-q"]
+    assert main([*run, "-o", str(tmp_path / "out.tif")]) == 0  # as in the Colourize dock: the bar stays gray unless asked
+    assert main([*run, "-o", str(tmp_path / "flag.tif"), "--databar-gray"]) == 0  # the 0.x flag is still accepted
+    assert main([*run, "-o", str(tmp_path / "tinted.tif"), "--no-databar-gray"]) == 0
     out = read_sem_tiff(tmp_path / "out.tif")
     assert out.pixel_size == pytest.approx((4e-9, 4e-9))
     bar = sem.labels == -1
     ab = image_to_lab(out.data)[..., 1:]
     assert np.abs(ab[bar]).max() < 1.5  # a red hint inside the bar did not colour it
+    np.testing.assert_array_equal(read_sem_tiff(tmp_path / "flag.tif").data, out.data)
+    assert np.abs(image_to_lab(read_sem_tiff(tmp_path / "tinted.tif").data)[..., 1:][bar]).max() > 10
+
+
+def test_segment_leaves_the_data_bar_out_unless_told(tmp_path):
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((160, 192), "particles", seed=4, databar=True)
+    bar = int(np.argmax((sem.labels == -1).any(axis=1)))
+    iio.imwrite(tmp_path / "in.png", sem.image)
+    run = ["segment", str(tmp_path / "in.png"), "--method", "local", "--min-size", "8", "-q"]
+    assert main([*run, "-o", str(tmp_path / "out.tif")]) == 0
+    assert main([*run, "-o", str(tmp_path / "all.tif"), "--no-skip-databar"]) == 0
+    out, whole = tifffile.imread(tmp_path / "out.tif"), tifffile.imread(tmp_path / "all.tif")
+    assert not out[bar:].any() and out[:bar].any()
+    assert whole[bar:].any()  # the bar's marks are regions only when asked

@@ -193,3 +193,28 @@ def test_hed_recovers_separated_objects():
         assert labels.dtype == np.int32 and labels.shape == sem.image.shape
         iou = best_match_iou(sem.labels, labels)
         assert iou.mean() >= 0.8, iou.round(2)
+
+
+@pytest.mark.parametrize("method", ["otsu", "multiotsu", "local", "hed"])
+def test_the_data_bar_is_left_out_of_every_method(method):
+    sem = make_sem((160, 192), "particles", seed=4, databar=True)
+    bar = int(np.argmax((sem.labels == -1).any(axis=1)))
+    extra = {"min_size": 8, **({"edges": sobel_edges} if method == "hed" else {})}  # small enough to keep the bar's marks
+    labels = segment(sem.image, method, **extra)
+    assert not labels[bar:].any()  # the whole bar is label 0: its text and marks are no regions
+    above = segment(sem.image[:bar], method, **extra)  # the method saw only the specimen
+    np.testing.assert_array_equal(labels[:bar], above)
+    with_bar = segment(sem.image, method, databar=False, **extra)
+    assert with_bar[bar:].any()  # without the option the bar's marks become regions (or join the specimen's)
+    np.testing.assert_array_equal(segment(sem.image, method, databar=bar, **extra), labels)  # a known row
+
+
+def test_an_image_without_a_data_bar_is_segmented_whole():
+    sem = make_sem((128, 128), "particles", seed=1)
+    np.testing.assert_array_equal(segment(sem.image, "otsu"), segment(sem.image, "otsu", databar=False))
+
+
+@pytest.mark.parametrize("row", [0, -3, 200, 2.5, "yes"])
+def test_a_data_bar_row_outside_the_image_says_so(row):
+    with pytest.raises(SemcolorError, match="databar"):
+        segment(np.zeros((100, 100), np.uint8), "otsu", databar=row)

@@ -67,3 +67,22 @@ def test_napari_reader_sets_scale_units_and_databar(tmp_path, sem_with_bar, make
     from napari_semcolor._napari.reader import get_reader
 
     assert get_reader(str(tmp_path / "plain.tif")) is None  # no pixel size: napari's own reader handles it
+
+
+@pytest.mark.parametrize("radius", [90, 100, 110])
+def test_a_flat_specimen_background_is_no_data_bar(radius):
+    # a textured disc on a flat black background: the bottom rows are flat with a few bright pixels
+    # like a bar, but the same black goes on above them, so they are specimen, not a burnt-in bar
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:200, 0:240]
+    image = 20 + rng.normal(0, 1, (200, 240))
+    disc = (yy - 95) ** 2 + (xx - 120) ** 2 < radius**2
+    image[disc] = 140 + rng.normal(0, 25, disc.sum())
+    assert detect_databar(np.clip(image, 0, 255).astype(np.uint8)) is None
+
+
+@pytest.mark.parametrize("kind", ["particles", "fibres", "pores"])
+@pytest.mark.parametrize("shape", [(64, 64), (200, 240), (512, 512)])
+def test_a_burnt_in_bar_is_found_on_every_specimen(kind, shape):
+    sem = make_sem(shape, kind, seed=2, databar=True)
+    assert detect_databar(sem.image) == int(np.argmax((sem.labels == -1).any(axis=1)))

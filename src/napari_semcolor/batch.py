@@ -96,7 +96,7 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         else:
             image = read_image(src)
         kwargs = {k: v for k, v in params.items() if k != "databar_gray"}
-        if params.get("databar_gray") and image.ndim == 2:
+        if params.get("databar_gray", True) and image.ndim == 2:  # kept gray by default, as in the dock and the CLI
             kwargs["keep_gray"] = databar_mask(image)
         for o in outs:  # an interrupted write must not look up to date
             _sidecar(o).unlink(missing_ok=True)
@@ -130,7 +130,8 @@ def run_batch(
     inputs : glob pattern(s)
     out_dir : folder for results and sidecars (created)
     params : dict
-        Keyword arguments of :func:`napari_semcolor.pipeline.colorize` (backend, hints, seed, …).
+        Keyword arguments of :func:`napari_semcolor.pipeline.colorize` (backend, hints, seed, …),
+        and ``databar_gray`` (default True: each file's instrument data bar is kept gray).
     workers : int, optional
         Local parallelism (default: Dask's).
     scheduler : str, optional

@@ -2,18 +2,21 @@
 
     semcolor colorize IN -o OUT [--backend NAME] [--hints HINTS.csv] [--labels LABELS.tif]
                       [--reference LABEL=IMAGE ...] [--samples N] [--seed S] [--option KEY=VALUE ...]
-                      [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...]
-    semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options]
+                      [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...] [--no-databar-gray]
+    semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options] [--no-skip-databar]
     semcolor batch "IN/*.tif" -o OUTDIR [colorize options]
     semcolor backends [NAME]
     semcolor demo -o DIR
     semcolor --version
 
-Mistakes in the arguments exit 2 with a message before the image is read.
+Mistakes in the arguments exit 2 with a message before the image is read; so do files that
+cannot be read or written. The data bar is kept gray (colorize, batch) and left out of the
+regions (segment) by default, as in the docks.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except Cancelled:
         print("semcolor: cancelled", file=sys.stderr)
         return 130
+    except OSError as exc:  # a path that is a folder, a missing permission, a full disk: said, not a traceback
+        print(f"semcolor: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
     return 1
 
 
@@ -120,7 +126,8 @@ def _segment(args) -> int:
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
         raise SemcolorError(f"{flags} do(es) not apply to --method {args.method}")
-    labels = segment(read_image(args.input), args.method, progress=_progress(args.quiet), nan=args.nan, **given)
+    _check_output(args.output)
+    labels = segment(read_image(args.input), args.method, databar=args.skip_databar, progress=_progress(args.quiet), nan=args.nan, **given)
     out_dtype = np.uint8 if labels.max() < 256 and args.output.lower().endswith(".png") else np.uint16 if labels.max() < 65536 else np.int32
     if args.output.lower().endswith(".png") and out_dtype == np.int32:
         raise SemcolorError(f"{labels.max()} regions do not fit in a PNG; write a .tif")
@@ -130,13 +137,29 @@ def _segment(args) -> int:
     return 0
 
 
-def _common_params(args) -> dict:
-    """The colorize() arguments that colorize and batch share, checked before any image is read."""
+def _check_output(path: str) -> None:
+    """Refuse an output the writers cannot make before any work is done."""
+    from napari_semcolor.files.images import WRITE_SUFFIXES
+
+    if Path(path).suffix.lower() not in WRITE_SUFFIXES:
+        raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
+
+
+def _read_hints(path: str) -> list:
+    """``hints.read_csv``, with a file that is not a text CSV of numbers said plainly."""
     from napari_semcolor import hints as hints_mod
 
+    try:
+        return hints_mod.read_csv(path)
+    except (UnicodeDecodeError, OverflowError) as exc:  # e.g. an image given as --hints, or inf as a coordinate
+        raise SemcolorError(f"--hints {path}: not a CSV of y,x,r,g,b[,size] numbers ({exc})") from None
+
+
+def _common_params(args) -> dict:
+    """The colorize() arguments that colorize and batch share, checked before any image is read."""
     return {
         "backend": args.backend,
-        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
+        "hints": _read_hints(args.hints) if args.hints else [],
         "n_samples": args.samples,
         "seed": args.seed,
         "options": _parse_options(args.option, args.backend),
@@ -158,6 +181,7 @@ def _colorize(args) -> int:
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
         "one_color_per_region": args.one_color_per_region or args.one_colour_per_region_old,
     }
+    _check_output(args.output)
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
     pixel_size = None
@@ -195,6 +219,7 @@ def _colorize(args) -> int:
         if not args.quiet:
             print(out)
     if args.metadata:
+        Path(args.metadata).parent.mkdir(parents=True, exist_ok=True)  # like the image outputs
         Path(args.metadata).write_text(json.dumps(result.metadata, indent=2))
     return 0
 
@@ -209,7 +234,34 @@ def _params_from_sidecar(path: str) -> dict:
         raise SemcolorError(f"cannot read the sidecar {path}: {exc}") from exc
     if not isinstance(md, dict) or "backend" not in md:
         raise SemcolorError(f"{path} is not a napari-semcolor metadata file (it has no 'backend')")
-    return params_from_metadata(md)
+    try:
+        return _check_recorded(params_from_metadata(md))
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError, argparse.ArgumentTypeError) as exc:  # a damaged or hand-edited file
+        raise SemcolorError(f"{path}: a recorded value cannot be used ({exc}); repair the file or give the flags instead") from None
+
+
+def _check_recorded(params: dict) -> dict:
+    """A sidecar's values held to the flags' ranges (working size: any recorded one ≥ 1)."""
+    from napari_semcolor.cli_parser import MAX_SAMPLES, MAX_SEED, number, whole
+
+    checks = {"seed": whole(0, MAX_SEED), "n_samples": whole(1, MAX_SAMPLES), "working_size": whole(1), "same_gray": number(0, 1), "nan": number(0, 100)}
+    for key, check in checks.items():
+        if key in params and (params[key] is not None or key in ("seed", "n_samples")):
+            if isinstance(params[key], bool) or not isinstance(params[key], (int, float)):
+                raise TypeError(f"{key} is {params[key]!r}, not a number")
+            try:
+                params[key] = check(str(params[key]))
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    if "percentiles" in params:
+        lo, hi = (number(0, 100)(str(v)) for v in params["percentiles"])
+        if lo >= hi:
+            raise ValueError(f"percentiles {lo}, {hi} are not low < high")
+        params["percentiles"] = (lo, hi)
+    for key in ("region_colors", "options"):
+        if key in params and not isinstance(params[key], dict):
+            raise TypeError(f"{key} is not a table (key: value)")
+    return params
 
 
 def _batch(args) -> int:

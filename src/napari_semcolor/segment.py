@@ -12,7 +12,9 @@ Methods (:data:`METHODS`) and their parameters (:data:`PARAMETERS`, with default
 
 Every method ends with the same cleanup: pieces smaller than ``min_size`` pixels are removed,
 holes are filled, labels are renumbered 1..n. 0 is background (thresholds) or unassigned. An image
-without contrast has no regions (all 0).
+without contrast has no regions (all 0). An instrument data bar at the bottom (text, scale bar) is
+not specimen: by default it is found and left out, as label 0, and the method sees only the rows
+above it (so the bar's black and white do not move the thresholds either).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ PARAMETERS: dict[str, dict] = {
     "otsu": {"objects": "auto", "separate": True, **_COMMON},
     "multiotsu": {"classes": 3, "separate": False, **_COMMON},
     "local": {"block_size": 51, "offset": 0.0, "objects": "auto", "separate": True, **_COMMON},
-    "hed": {"edge_sensitivity": 0.5, "min_size": 64, "working_size": 512, "tile": 512, "device": "cpu"},
+    "hed": {"edge_sensitivity": 0.5, "min_size": 64, "working_size": 512, "tile": 512, "device": "auto"},
 }
 
 #: what each parameter means, for the CLI and the widget
@@ -58,7 +60,7 @@ HELP = {
 
 
 def segment(
-    image: np.ndarray, method: str = "otsu", *,
+    image: np.ndarray, method: str = "otsu", *, databar: bool | int = True,
     progress: Callable[[float, str], None] | None = None, cancel=None, edges: EdgeFn | None = None, nan: float | None = None, **params
 ) -> np.ndarray:
     """Segment a gray micrograph into regions.
@@ -69,6 +71,11 @@ def segment(
         Gray image (uint8, uint16, other integers, bool, float; see
         :func:`napari_semcolor.color.to_lightness`).
     method : {"otsu", "multiotsu", "local", "hed"}
+    databar : bool or int
+        The instrument data bar at the bottom becomes label 0 and is not segmented. True (default):
+        find it with :func:`napari_semcolor.files.sem_tiff.detect_databar` (nothing changes if
+        there is none); an int: the bar starts at this row (e.g. the SEM reader's
+        ``databar_row``); False: segment every row.
     progress : callable(fraction, message), optional
         Called with the progress in [0, 1].
     cancel : threading.Event-like, optional
@@ -98,8 +105,36 @@ def segment(
     report = progress or (lambda fraction, message: None)
     p = validate_params(method, params)
     L = to_lightness(image, nan=nan)
+    row = databar_row(L, databar)
+    labels = np.zeros(L.shape, np.int32)
     report(0.0, f"segmenting ({method})")
-    if float(L.max()) - float(L.min()) < 1e-3:  # no contrast: nothing to separate
+    labels[:row] = _segment_lightness(L[:row], method, p, edges, report, cancel)
+    report(1.0, "done")
+    return labels
+
+
+def databar_row(L: np.ndarray, databar: bool | int = True) -> int:
+    """The first row of the data bar to leave out of a segmentation (``len(L)`` if none).
+
+    ``databar`` as in :func:`segment`: True detects the bar, an int is its first row, False means
+    no bar. Raises :class:`SemcolorError` for a row outside the image.
+    """
+    from napari_semcolor.files.sem_tiff import detect_databar
+
+    h = np.shape(L)[0]
+    if databar is True:
+        found = detect_databar(L)
+        return h if found is None else found
+    if databar is False or databar is None:
+        return h
+    if isinstance(databar, (int, np.integer)) and 0 < databar <= h:
+        return int(databar)
+    raise SemcolorError(f"databar must be True, False or the bar's first row (1–{h}); got {databar!r}")
+
+
+def _segment_lightness(L: np.ndarray, method: str, p: dict, edges: EdgeFn | None, report, cancel) -> np.ndarray:
+    """Labels of L* (checked parameters ``p``), without the data bar."""
+    if L.size == 0 or float(L.max()) - float(L.min()) < 1e-3:  # no contrast: nothing to separate
         report(1.0, "done (no contrast)")
         return np.zeros(L.shape, np.int32)
     if method == "hed":
@@ -109,18 +144,15 @@ def segment(
         )
         check_cancel(cancel, "segmentation")
         report(0.8, "watershed")
-        labels = watershed_regions(edge, p["edge_sensitivity"], p["min_size"])
-    else:
-        if method == "multiotsu" and (levels := np.unique(L).size) < p["classes"]:
-            raise SemcolorError(f"the image has only {levels} gray level(s), fewer than the {p['classes']} classes asked for; lower the number of classes")
-        smoothed = ndimage.gaussian_filter(L, p["smooth"]) if p["smooth"] > 0 else L
-        classes = _threshold(smoothed, method, p)
-        check_cancel(cancel, "segmentation")
-        report(0.5, "cleaning up")
-        labels = _pieces(classes) if p["separate"] else classes
-        labels = cleanup(labels, p["min_size"], fill_holes=p["fill_holes"], absorb=method == "multiotsu")
-    report(1.0, "done")
-    return labels
+        return watershed_regions(edge, p["edge_sensitivity"], p["min_size"])
+    if method == "multiotsu" and (levels := np.unique(L).size) < p["classes"]:
+        raise SemcolorError(f"the image has only {levels} gray level(s), fewer than the {p['classes']} classes asked for; lower the number of classes")
+    smoothed = ndimage.gaussian_filter(L, p["smooth"]) if p["smooth"] > 0 else L
+    classes = _threshold(smoothed, method, p)
+    check_cancel(cancel, "segmentation")
+    report(0.5, "cleaning up")
+    labels = _pieces(classes) if p["separate"] else classes
+    return cleanup(labels, p["min_size"], fill_holes=p["fill_holes"], absorb=method == "multiotsu")
 
 
 def validate_params(method: str, params: dict) -> dict:

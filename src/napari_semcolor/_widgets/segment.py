@@ -1,10 +1,12 @@
-"""The Segment dock widget: image + method + its parameters → a Labels layer ``"<image> regions"``.
+"""The Segment dock widget: image + method + its parameters → a Labels layer ``"<image> regions (<method>)"``.
 
 Thin: everything it computes is :func:`napari_semcolor.segment.segment`, run in a thread worker.
 For the fast methods (thresholds) a live preview re-runs the segmentation shortly after a
 parameter stops changing (debounced); HED runs only on Run. The Labels layer keeps the source's
-scale and translate, and re-running updates it in place, so edits with napari's label tools are
-only lost when the user asks for a new segmentation.
+scale, translate and units. Each method has its own layer: re-running a method updates its layer
+in place (edits with napari's label tools are lost only when the user asks that method again),
+while trying another method leaves the earlier result to compare with. The instrument data bar is
+left out (label 0) unless the user unticks it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
 
 #: milliseconds without a parameter change before a live preview runs
 PREVIEW_DELAY_MS = 300
+
+
+def result_name(image: str, method: str) -> str:
+    """The Labels layer of one method's result: ``"<image> regions (<method>)"``."""
+    return f"{image} regions ({method})"
 
 
 class SegmentWidget(Container):
@@ -46,18 +53,21 @@ class SegmentWidget(Container):
             "offset": FloatSpinBox(value=d["offset"], min=-50, max=50, step=0.5, label="offset (L*)"),
             "edge_sensitivity": FloatSlider(value=d["edge_sensitivity"], min=0.0, max=1.0, step=0.05, label="edge sensitivity"),
             "min_size": SpinBox(value=d["min_size"], min=0, max=10**7, label="smallest region (px)"),
-            "working_size": SpinBox(value=d["working_size"], min=64, max=8192, step=64, label="HED working size (px)"),
+            "working_size": SpinBox(value=d["working_size"], min=32, max=8192, step=32, label="HED working size (px)"),
         }
         for name, widget in self.params.items():
             widget.tooltip = HELP[name]
+        self.databar = CheckBox(value=True, text="leave the instrument data bar out")
+        self.databar.label = "data bar"  # set after: magicgui warns when a button gets both text and label
+        self.databar.tooltip = "the strip of text and scale bar at the bottom is not specimen: it becomes no region"
         self.preview = CheckBox(value=True, text="live preview (thresholds)")
         self.runner = Runner(desc="semcolor segment", on_finished=self._on_finished)
         self.run_button, self.cancel_button, self.status = self.runner.widgets
-        self.extend([self.image, self.method, *self.params.values(), self.preview, *self.runner.widgets])
+        self.extend([self.image, self.method, *self.params.values(), self.databar, self.preview, *self.runner.widgets])
         self.run_button.changed.connect(lambda *_: self.run())
         self.method.changed.connect(self._show_parameters)
         self._preview = Debouncer(self.run, PREVIEW_DELAY_MS)
-        for widget in (self.image, self.method, *self.params.values()):
+        for widget in (self.image, self.method, *self.params.values(), self.databar):
             widget.changed.connect(self._schedule_preview)
         self._pending = False
         self._show_parameters()
@@ -91,8 +101,13 @@ class SegmentWidget(Container):
             self.runner.notify_error(str(exc))
             return None
         method, params = self.method.value, self.parameters()
-        job = {"image": plane, "method": method, **params}
-        return self.runner.start(segment, job, lambda labels: self._add_result(source, labels, method, params), message=f"segmenting ({method})…")
+        try:
+            bar = self._databar_row(source, plane) if self.databar.value else None
+        except SemcolorError as exc:
+            self.runner.notify_error(str(exc))
+            return None
+        job = {"image": plane, "method": method, "databar": False if bar is None else bar, **params}
+        return self.runner.start(segment, job, lambda labels: self._add_result(source, labels, method, params, bar), message=f"segmenting ({method})…")
 
     def cancel(self):
         """Ask the running segmentation to stop; layers stay as they are."""
@@ -113,15 +128,27 @@ class SegmentWidget(Container):
             return
         self._preview.trigger()
 
-    def _add_result(self, source, labels, method: str, params: dict) -> str:
-        name = f"{source.name} regions"
-        kwargs = {
-            "scale": list(source.scale[-2:]),
-            "translate": list(source.translate[-2:]),
-            "metadata": {"semcolor": {"segmentation": method, "parameters": params, "source": source.name}},
-        }
-        update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
-        return f"{int(labels.max())} regions"
+    @staticmethod
+    def _databar_row(source, plane) -> int | None:
+        """First row of the data bar (the SEM reader's, else detected), None if there is none."""
+        from napari_semcolor.segment import databar_row
+
+        meta = source.metadata.get("sem", {}) if isinstance(source.metadata, dict) else {}
+        row = databar_row(plane, meta.get("databar_row") or True)
+        return row if row < plane.shape[0] else None
+
+    def _add_result(self, source, labels, method: str, params: dict, bar: int | None = None) -> str:
+        name = result_name(source.name, method)
+        meta = {"segmentation": method, "parameters": params, "source": source.name, "databar_row": bar}
+        kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": meta}}
+        units = getattr(source, "units", None)
+        if units is not None:  # the scale bar keeps µm, and napari does not warn of inconsistent units
+            kwargs["units"] = list(units[-2:])
+        layer = update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
+        for key in ("scale", "translate", "units"):  # an updated layer follows the source too
+            if key in kwargs:
+                setattr(layer, key, kwargs[key])
+        return f"{int(labels.max())} regions in {name!r}" + ("; data bar left out" if bar is not None else "")
 
     def _on_finished(self) -> None:
         if self._pending:

@@ -144,13 +144,16 @@ def databar_mask(image, row: int | None = None) -> np.ndarray | None:
     return mask
 
 
-def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fraction: float = 0.3) -> int | None:
+def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fraction: float = 0.2, max_shared: float = 0.3) -> int | None:
     """First row of an instrument data bar at the bottom of ``image``, or None.
 
     A data-bar row is mostly one flat value (the bar's background, usually black or white) with a
     few very different pixels (text). The bar is the longest run of such rows that ends at the
-    bottom edge, between ``min_fraction`` and ``max_fraction`` of the height, and the row above it
-    must not look like one.
+    bottom edge, between ``min_fraction`` and ``max_fraction`` of the height (instrument bars take
+    4–12 %), and the row above it must not look like one. A bar is burnt in below the image, so its background is not the
+    specimen's: when more than ``max_shared`` of the three rows above it have the bar's value, the
+    run is a flat specimen background (a particle on black) and nothing is returned, since taking
+    it for a bar would keep part of the specimen gray and out of every region.
     """
     img = np.asarray(image)
     if img.ndim != 2 or img.shape[0] < 20 or img.shape[1] < 20:
@@ -160,15 +163,21 @@ def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fractio
     if hi <= lo:
         return None
     tol = (hi - lo) * 0.02
-    flat = []
-    for r0 in range(h - int(h * max_fraction) - 1, h, 256):  # row blocks: a memmapped image stays on disk
+    flat, modes = [], []
+    first = h - int(h * max_fraction) - 1
+    for r0 in range(first, h, 256):  # row blocks: a memmapped image stays on disk
         rows = img[r0 : r0 + 256].astype(np.float32)
         mode = np.median(rows, axis=1, keepdims=True)
         flat.append(np.mean(np.abs(rows - mode) <= tol, axis=1))
+        modes.append(mode[:, 0])
     bar_like = np.concatenate(flat) >= 0.6
     if not bar_like[-1]:
         return None
     run = int(np.argmin(bar_like[::-1])) if not bar_like.all() else len(bar_like)
     if run < h * min_fraction or run >= len(bar_like):
+        return None
+    background = float(np.median(np.concatenate(modes)[-run:]))
+    above = img[max(h - run - 3, 0) : h - run].astype(np.float32)
+    if np.mean(np.abs(above - background) <= tol) > max_shared:
         return None
     return h - run
