@@ -1,21 +1,30 @@
 """The region colour table of the Colourize dock: one row per label of a Labels layer.
 
-A row says what happens to its region: left to the backend, kept gray, or filled with a colour;
-with a reference backend, a "backend" row can also name a reference layer of its own.
+A row says what happens to its region: left to the backend, kept gray, or filled with a colour
+(chosen with a colour picker, or typed); with a reference backend, a "backend" row can also
+name a reference layer of its own. The row's swatch shows the fill the run will use (none for a
+backend row). The rows scroll inside a box of at most :data:`TABLE_MAX_HEIGHT` pixels, so
+hundreds of labels do not make the dock taller than the screen; with no regions layer, the
+table and its button are hidden.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton
 
+from napari_semcolor._widgets.parts.colour_field import ColourField, paint_swatch, valid_hex
 from napari_semcolor.color import to_hex
 
 #: at most this many rows in the table
 MAX_REGION_ROWS = 64
 #: what a row can say: leave the region to the backend, keep it gray, or fill it
 REGION_MODES = ("backend", "gray", "colour")
+#: the table's scroll box is at most this tall (px); about eight rows
+TABLE_MAX_HEIGHT = 260
+#: the fill a "gray" row shows
+GRAY = "#808080"
 
 
 class RegionTable:
@@ -32,11 +41,16 @@ class RegionTable:
     def __init__(self, layer: Callable[[], object], reference_choices: Callable):
         self._layer = layer
         self._reference_choices = reference_choices
-        self.table = Container(labels=False, label="region colours")
-        self.refresh_button = PushButton(text="Refresh region list")
+        self.table = Container(labels=False, label="region colours", scrollable=True, visible=False)
+        self.table.native.setMaximumHeight(TABLE_MAX_HEIGHT)
+        self.refresh_button = PushButton(text="Refresh region list", visible=False)
         self.refresh_button.changed.connect(lambda *_: self.fill())
-        #: label -> (mode combo box, colour line edit)
-        self.rows: dict[int, tuple[ComboBox, LineEdit]] = {}
+        #: label -> (mode combo box, colour field)
+        self.rows: dict[int, tuple[ComboBox, ColourField]] = {}
+        #: label -> the swatch showing its fill
+        self.swatches: dict[int, Label] = {}
+        #: label -> its colour in the Labels layer (the first colour offered when a row turns "colour")
+        self.display_colours: dict[int, str] = {}
         #: label -> reference combo box (shown for reference backends)
         self.refs: dict[int, ComboBox] = {}
         self._show_refs = False
@@ -55,8 +69,9 @@ class RegionTable:
 
         previous = {k: (mode.value, colour.value, self.refs[k].value) for k, (mode, colour) in self.rows.items()}
         self.table.clear()
-        self.rows, self.refs = {}, {}
+        self.rows, self.refs, self.swatches, self.display_colours = {}, {}, {}, {}
         layer = self._layer()
+        self.table.visible = self.refresh_button.visible = layer is not None
         if layer is None:
             return
         present = [int(v) for v in np.unique(np.asarray(layer.data))]
@@ -68,11 +83,11 @@ class RegionTable:
             self.table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
 
     def _add_row(self, k: int, hex_colour: str, previous: tuple | None) -> None:
-        mode_value, colour_value, ref_value = previous or ("backend", hex_colour, None)
+        mode_value, colour_value, ref_value = previous or ("backend", "", None)
+        self.display_colours[k] = hex_colour
         swatch = Label(value="")
-        swatch.native.setStyleSheet(f"background-color: {hex_colour}; min-width: 18px; max-width: 18px;")
-        mode = ComboBox(choices=list(REGION_MODES), value=mode_value)
-        colour = LineEdit(value=colour_value)
+        mode = ComboBox(choices=list(REGION_MODES), value=mode_value, tooltip="what the run does with this region")
+        colour = ColourField(value=colour_value, visible=mode_value == "colour")
         # with a reference backend, "backend" rows take this reference (none: the whole-image one)
         ref = ComboBox(choices=self._reference_choices, nullable=True, visible=self._show_refs, tooltip="reference layer for this region")
         if ref_value in ref.choices:
@@ -82,6 +97,27 @@ class RegionTable:
         self.table.append(row)
         self.rows[k] = (mode, colour)
         self.refs[k] = ref
+        self.swatches[k] = swatch
+        mode.changed.connect(lambda *_, k=k: self._on_mode(k))
+        colour.changed.connect(lambda *_, k=k: self._paint(k))
+        self._paint(k)
+
+    def _on_mode(self, k: int) -> None:
+        mode, colour = self.rows[k]
+        colour.visible = mode.value == "colour"
+        if mode.value == "colour" and not colour.value:  # start from the label's own colour
+            colour.value = self.display_colours[k]
+        self._paint(k)
+
+    def _paint(self, k: int) -> None:
+        paint_swatch(self.swatches[k], self.swatch_colour(k))
+
+    def swatch_colour(self, k: int) -> str | None:
+        """The fill the run will give region ``k``: "#rrggbb", or None (left to the backend)."""
+        mode, colour = self.rows[k]
+        if mode.value == "gray":
+            return GRAY
+        return valid_hex(colour.value) if mode.value == "colour" else None
 
     def show_references(self, shown: bool) -> None:
         """Show the per-region reference column (for backends that take references)."""
