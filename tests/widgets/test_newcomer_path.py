@@ -83,6 +83,7 @@ def test_200_regions_keep_the_window_on_the_screen_and_the_result_visible(window
     while not isinstance(dock, QDockWidget):
         dock = dock.parent()
     assert dock.sizeHint().height() <= SCREEN[1] and dock.minimumSizeHint().height() <= SCREEN[1]
+    assert widget.regions.table.root_native_widget.height() <= 300  # a compact table: its rows scroll
     mode, colour = widget.regions.rows[1]
     assert colour.value == ""  # a backend row is not pre-filled with the label's display colour
     mode.value, colour.value = "colour", "#2050e0"
@@ -95,14 +96,16 @@ def test_200_regions_keep_the_window_on_the_screen_and_the_result_visible(window
 
 def test_an_error_is_plain_and_leaves_the_canvas_width(window, qtbot):
     viewer, widget = window
-    canvas = viewer.window._qt_viewer.canvas.native
-    width = canvas.width()
     widget.backend.value = "nst"
     widget.reference.value = None
+    _settle(qtbot)
+    canvas = viewer.window._qt_viewer.canvas.native
+    width = canvas.width()
     widget.run()
     qtbot.waitUntil(lambda: widget.run_button.enabled and "reference" in widget.status.value, timeout=30_000)
     _settle(qtbot)
     assert canvas.width() == width
+    assert widget.status.native.width() <= widget.native.width()  # wrapped inside the dock, not cut off
     assert "label 0" not in widget.status.value and "nst reference" in widget.status.value
 
 

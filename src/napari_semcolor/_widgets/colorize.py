@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
 
 from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
-from napari_semcolor._widgets.common import compact_selectors, free_name, place_above, update_or_add, wrap_text
+from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
@@ -72,7 +72,7 @@ def _spec(backend: str):
     return get_spec(backend)
 
 
-class ColorizeWidget(Container):
+class ColorizeWidget(DockScrolls, Container):
     """Dock widget: choose image, hints, labels and backend; Run adds (or updates) an RGB layer."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer):
@@ -102,7 +102,6 @@ class ColorizeWidget(Container):
         self.live.changed.connect(self._bind_live)
         self._on_backend()
         self._on_image()
-        compact_selectors(self)
 
     def _make_controls(self) -> None:
         from napari.layers import Image, Labels, Points
@@ -237,6 +236,7 @@ class ColorizeWidget(Container):
         self.seed.visible = spec.seeded
         self.device.visible = spec.uses_torch
         self.backend_options.show(spec.name)
+        compact_selectors(self)  # also the controls just made for this backend
         self.live.visible = spec.live
         if not spec.live and self.live.value:
             self.live.value = False  # stops following hint edits (a slow backend takes seconds)

@@ -86,3 +86,17 @@ def place_above(layers, layer, below) -> None:
     i, j = layers.index(layer), layers.index(below)
     if i < j:
         layers.move(i, j + 1)
+
+
+class DockScrolls:
+    """Mixin for a ``Container(scrollable=True)`` dock: napari docks the scroll area, not its content.
+
+    napari's ``add_dock_widget`` puts a magicgui widget's ``native`` into the dock, and for a
+    scrollable Container that is the content inside the scroll area, so the dock did not scroll
+    and a long form (a region table of many labels) made the window taller than the screen.
+    """
+
+    @property
+    def native(self):
+        """The scroll area (the widget that goes into the dock)."""
+        return self.root_native_widget

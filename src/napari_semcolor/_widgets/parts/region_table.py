@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from magicgui.widgets import ComboBox, Container, Label, PushButton
 
+from napari_semcolor._widgets.common import compact_selectors
 from napari_semcolor._widgets.parts.colour_field import ColourField, paint_swatch, valid_hex
 from napari_semcolor.color import to_hex
 
@@ -42,7 +43,7 @@ class RegionTable:
         self._layer = layer
         self._reference_choices = reference_choices
         self.table = Container(labels=False, label="region colours", scrollable=True, visible=False)
-        self.table.native.setMaximumHeight(TABLE_MAX_HEIGHT)
+        self.table.root_native_widget.setMaximumHeight(TABLE_MAX_HEIGHT)  # the scroll area, not its content
         self.refresh_button = PushButton(text="Refresh region list", visible=False)
         self.refresh_button.changed.connect(lambda *_: self.fill())
         #: label -> (mode combo box, colour field)
@@ -94,6 +95,7 @@ class RegionTable:
             ref.value = ref_value
         row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour, ref])
         row.margins = (0, 0, 0, 0)
+        compact_selectors(row)
         self.table.append(row)
         self.rows[k] = (mode, colour)
         self.refs[k] = ref
