@@ -71,3 +71,23 @@ def test_region_rows_start_empty_and_the_swatch_shows_the_fill(make_napari_viewe
     assert "#123456" in widget.regions.swatches[2].native.styleSheet()
     colour.value = "#abcdef"  # typed hex still works
     assert widget.regions.colours() == {2: "#abcdef"} and widget.regions.swatch_colour(2) == "#abcdef"
+
+
+def test_labels_past_the_first_rows_get_a_row_on_request(make_napari_viewer):
+    from napari_semcolor._widgets.parts.region_table import MAX_REGION_ROWS
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 20), np.uint8), name="sem")
+    layer = viewer.add_labels(np.arange(1, 201, dtype=np.int32).reshape(10, 20).repeat(2, 0), name="regions")
+    widget = ColorizeWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.labels_layer.value = layer
+    assert len(widget.regions.rows) == MAX_REGION_ROWS and 150 not in widget.regions.rows
+    assert not widget.regions.add_row(3)  # already shown
+    assert widget.regions.add_row(150)
+    mode, colour = widget.regions.rows[150]
+    mode.value = "gray"
+    assert widget.regions.colours() == {150: "gray"}
+    assert widget.regions.table[-1] is widget.regions._finder  # new rows go above the finder line
+    widget.regions.fill()  # a refresh keeps it
+    assert widget.regions.colours() == {150: "gray"}

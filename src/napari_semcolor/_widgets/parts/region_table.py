@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from magicgui.widgets import ComboBox, Container, Label, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox
 
 from napari_semcolor._widgets.common import compact_selectors
 from napari_semcolor._widgets.parts.colour_field import ColourField, paint_swatch, valid_hex
@@ -55,6 +55,8 @@ class RegionTable:
         #: label -> reference combo box (shown for reference backends)
         self.refs: dict[int, ComboBox] = {}
         self._show_refs = False
+        self._finder: Container | None = None  # the "add the row of label N" line
+        self._hidden: list[int] = []  # labels without a row
 
     @property
     def widgets(self) -> tuple:
@@ -64,24 +66,45 @@ class RegionTable:
     def fill(self, *_) -> None:
         """One row per label of the layer: swatch, backend / gray / colour, #rrggbb, reference.
 
-        Rows keep their settings across refreshes for labels that are still there.
+        Rows keep their settings across refreshes for labels that are still there. Past
+        :data:`MAX_REGION_ROWS` labels, a last line adds the row of a label asked for by number.
         """
         import numpy as np
 
         previous = {k: (mode.value, colour.value, self.refs[k].value) for k, (mode, colour) in self.rows.items()}
         self.table.clear()
         self.rows, self.refs, self.swatches, self.display_colours = {}, {}, {}, {}
+        self._finder = None
         layer = self._layer()
         self.table.visible = self.refresh_button.visible = layer is not None
         if layer is None:
             return
         present = [int(v) for v in np.unique(np.asarray(layer.data))]
-        shown = present[:MAX_REGION_ROWS]
-        for k in shown:
-            rgba = np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel()
-            self._add_row(k, to_hex(rgba), previous.get(k))
-        if len(present) > len(shown):
-            self.table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
+        for k in sorted(set(present[:MAX_REGION_ROWS]) | (set(previous) & set(present))):
+            self._add_row(k, _label_colour(layer, k), previous.get(k))
+        self._hidden = [k for k in present if k not in self.rows]
+        if self._hidden:
+            self._add_finder()
+
+    def add_row(self, k: int) -> bool:
+        """Add the row of label ``k`` (one past the first rows); False if it has none or is shown."""
+        layer = self._layer()
+        if layer is None or k not in self._hidden:
+            return False
+        self._hidden.remove(k)
+        self._add_row(k, _label_colour(layer, k), None)
+        self._finder[0].value = f"{len(self._hidden)} more labels are left to the backend; row for label"
+        return True
+
+    def _add_finder(self) -> None:
+        note = Label(value="")
+        number = SpinBox(value=self._hidden[0], min=min(self._hidden), max=max(self._hidden))
+        button = PushButton(text="Add row")
+        button.changed.connect(lambda *_: self.add_row(int(number.value)))
+        self._finder = Container(layout="horizontal", labels=False, widgets=[note, number, button])
+        self._finder.margins = (0, 0, 0, 0)
+        note.value = f"{len(self._hidden)} more labels are left to the backend; row for label"
+        self.table.append(self._finder)
 
     def _add_row(self, k: int, hex_colour: str, previous: tuple | None) -> None:
         mode_value, colour_value, ref_value = previous or ("backend", "", None)
@@ -96,7 +119,7 @@ class RegionTable:
         row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour, ref])
         row.margins = (0, 0, 0, 0)
         compact_selectors(row)
-        self.table.append(row)
+        self.table.insert(len(self.table) - (self._finder is not None), row)  # above the finder line
         self.rows[k] = (mode, colour)
         self.refs[k] = ref
         self.swatches[k] = swatch
@@ -147,3 +170,10 @@ class RegionTable:
             if mode.value == "backend" and ref.value is not None:
                 refs[k] = ref.value.data
         return refs
+
+
+def _label_colour(layer, k: int) -> str:
+    """Label ``k``'s colour in a Labels layer (background: mid gray), as ``#rrggbb``."""
+    import numpy as np
+
+    return to_hex(np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel())
