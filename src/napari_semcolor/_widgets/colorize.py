@@ -212,8 +212,9 @@ class ColorizeWidget(DockScrolls, Container):
 
     def _show_hints_note(self, *_) -> None:
         spec = _spec(self.backend.value)
-        self.hints_note.visible = spec.needs_hints and self.hints.value is None
-        if self.hints_note.visible:
+        shown = spec.needs_hints and self.hints.value is None
+        self.hints_note.visible = shown  # (reading .visible back is False while the window is hidden)
+        if shown:
             automatic = [name for name in _backend_choices() if not _spec(name).needs_hints and not _spec(name).references]
             self.hints_note.value = no_hints_note(spec.name, automatic)
 
