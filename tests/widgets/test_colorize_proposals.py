@@ -127,3 +127,15 @@ def test_proposals_of_a_stack_plane_have_their_own_slider(make_napari_viewer, qt
     widget.proposals.show_suggestions(20, 30)
     assert widget.proposals.suggest_label.value.startswith("pixel (20, 30)")
     np.testing.assert_array_equal(image.data, stack)
+
+
+def test_proposal_slider_is_labelled_and_the_readout_goes_with_a_single_result_backend(docked):
+    viewer, image, points, widget = docked
+    rgb = np.stack([np.full((*image.data.shape, 3), c, np.uint8) for c in ((200, 60, 40), (40, 90, 210))])
+    widget.backend.value = "diffusion"
+    widget._add_result(image, ColorizeResult(rgb, {"backend": "diffusion", "seconds": 0.0}))
+    assert viewer.dims.axis_labels[0] == "proposal"
+    assert not widget.proposals.keep_button.native.isHidden()
+    widget.backend.value = "propagate"  # no proposals: nothing to keep or read out
+    assert widget.proposals.keep_button.native.isHidden() and widget.proposals.suggest_swatches.native.isHidden()
+    assert widget.proposals.on_mouse_move not in viewer.mouse_move_callbacks

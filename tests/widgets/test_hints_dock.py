@@ -16,7 +16,7 @@ def test_hints_widget_makes_a_layer_whose_points_carry_the_colour(make_napari_vi
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((20, 20)), name="sem")
     widget = dock(viewer, "Colour hints")
-    widget.image.value = viewer.layers["sem"]
+    assert widget.image.value is viewer.layers["sem"]  # the only image: New hints layer is bound to it
     widget.color.value = "#3f8ce6"
     layer = widget._create()
     assert layer.name == "sem hints" and layer.mode == "add"
@@ -35,7 +35,8 @@ def test_hints_save_and_load_as_csv(make_napari_viewer, tmp_path, scene):
     viewer.add_image(scene.image, name="sem")
     widget = dock(viewer, "Colour hints")
     widget.image.value = viewer.layers["sem"]
-    widget.csv_path.value = tmp_path / "h.csv"
+    assert widget.csv_path.mode.value == "r" and widget.save_path.mode.value == "w"  # open dialog to load, save dialog to save
+    widget.save_path.value = widget.csv_path.value = tmp_path / "h.csv"
     layer = widget._create()
     coords, sizes, colors = to_points(scene.hints)
     layer.add(coords)
@@ -63,3 +64,13 @@ def test_eyedropper_takes_the_colour_of_a_reference_layer(make_napari_viewer):
     widget._pick(viewer, SimpleNamespace(position=(110.0, 20.0)))  # world coordinates: on the blue half
     assert widget.color.value == "#28a0dc"
     assert widget._pick not in viewer.mouse_drag_callbacks  # one click only
+
+
+def test_long_layer_names_do_not_widen_the_docks(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 20)), name="sem")
+    widgets = [dock(viewer, "Colour hints"), dock(viewer, "Colourize")]
+    widths = [w.native.sizeHint().width() for w in widgets]
+    viewer.add_image(np.zeros((20, 20)), name="a very long layer name, " * 12)
+    viewer.add_points(np.zeros((0, 2)), name="the hints of that layer, " * 12)
+    assert [w.native.sizeHint().width() for w in widgets] == widths

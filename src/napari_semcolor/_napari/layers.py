@@ -38,6 +38,49 @@ def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None, *, ke
     return [hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints]
 
 
+def spatial_kwargs(image_layer) -> dict:
+    """``scale``, ``translate`` and ``units`` of ``image_layer``, for a layer drawn over it.
+
+    A layer made from an image (hints, regions) takes all three, so it lines up with the image
+    and napari's scale bar keeps the image's unit (napari warns about mixed units otherwise).
+    An RGB image's colour axis is not spatial and is left out.
+    """
+    kwargs = {"scale": tuple(image_layer.scale), "translate": tuple(image_layer.translate)}
+    units = getattr(image_layer, "units", None)
+    if units is not None:
+        kwargs["units"] = tuple(str(u) for u in units)
+    return kwargs
+
+
+def hints_layer_for(image_layer, layers):
+    """The Points layer of ``layers`` that holds the colour hints of ``image_layer``, or None.
+
+    In order: a layer made for the image (``metadata["semcolor_image"]`` names it), a layer
+    named ``"<image> hints"``, a layer whose name starts with the image's name and that has a
+    ``hint`` feature, and last the only layer with a ``hint`` feature.
+    """
+    from napari.layers import Points
+
+    points = [layer for layer in layers if isinstance(layer, Points)]
+    if image_layer is None or not points:
+        return None
+    name = image_layer.name
+    tests = (
+        lambda layer: isinstance(layer.metadata, dict) and layer.metadata.get("semcolor_image") == name,
+        lambda layer: layer.name == f"{name} hints",
+        lambda layer: layer.name.startswith(name) and HINT_FEATURE in layer.features.columns,
+    )
+    for test in tests:
+        found = [layer for layer in points if test(layer)]
+        if found:
+            return found[-1]  # the newest
+    def unbound(layer) -> bool:  # not made for another image
+        return not (isinstance(layer.metadata, dict) and layer.metadata.get("semcolor_image", name) != name)
+
+    with_hints = [layer for layer in points if HINT_FEATURE in layer.features.columns and unbound(layer)]
+    return with_hints[0] if len(with_hints) == 1 else None
+
+
 def gray_plane(layer, current_step: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
     """The 2D gray plane of an Image layer that the viewer shows, and its leading indices."""
     if layer.rgb:

@@ -6,16 +6,21 @@ controls (generated from its spec), the proposal readout, and the Run/Cancel/pro
 shared with the Segment dock. What a backend can do (proposals, seed, device, references, live)
 is read from its spec, never from its name. The source layer is never modified, and a cancelled
 or failed run leaves every layer as it was.
+
+For a newcomer: the colour hints selector follows the image (it picks the image's hints layer),
+a note says when a backend that needs hints has none (it would return gray), messages wrap
+instead of widening the dock, the dock scrolls instead of growing past the screen, and the
+result is placed above the regions layer so that it is seen.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, SpinBox, create_widget
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
 
-from napari_semcolor._napari.layers import gray_plane, hints_from_layer, output_kwargs
-from napari_semcolor._widgets.common import free_name, update_or_add
+from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
+from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
@@ -28,6 +33,20 @@ if TYPE_CHECKING:
 
 #: wait this long after the last hint edit before re-running (ms)
 LIVE_DELAY_MS = 300
+
+
+def no_hints_note(backend: str, automatic: list[str]) -> str:
+    """What Run does with no hints for a backend that needs them, and what to do instead."""
+    instead = f" or choose {' / '.join(automatic)} for automatic colouring" if automatic else ""
+    return f"no hints: {backend} will return gray. Add a hints layer (Colour hints dock){instead}."
+
+
+def missing_reference(backend: str) -> str:
+    """The dock's words for a reference backend run without any reference image."""
+    return (
+        f"{backend} needs a colour reference image: choose one in '{backend} reference' (it colours "
+        "the whole image), or one per region in the region table"
+    )
 
 
 def _checkbox(text: str, label: str, value: bool) -> CheckBox:
@@ -53,11 +72,11 @@ def _spec(backend: str):
     return get_spec(backend)
 
 
-class ColorizeWidget(Container):
+class ColorizeWidget(DockScrolls, Container):
     """Dock widget: choose image, hints, labels and backend; Run adds (or updates) an RGB layer."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
         self._make_controls()
         self.runner = Runner(desc="semcolor", on_finished=self._on_finished)
@@ -65,7 +84,7 @@ class ColorizeWidget(Container):
         self.regions = RegionTable(lambda: self.labels_layer.value, self._reference_choices)
         self.proposals = ProposalReadout(napari_viewer, self.status, self.use_suggestion)
         self.extend([
-            self.image, self.hints, self.labels_layer, *self.regions.widgets, self.backend, self.reference, self.samples, self.seed,
+            self.image, self.hints, self.hints_note, self.labels_layer, *self.regions.widgets, self.backend, self.reference, self.samples, self.seed,
             self.device, self.planes, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray,
             self.run_button, self.cancel_button, *self.proposals.widgets, self.status,
         ])
@@ -79,6 +98,7 @@ class ColorizeWidget(Container):
         self.backend.changed.connect(self._on_backend)
         self.image.changed.connect(self._on_image)
         self.hints.changed.connect(self._bind_live)
+        self.hints.changed.connect(self._show_hints_note)
         self.live.changed.connect(self._bind_live)
         self._on_backend()
         self._on_image()
@@ -90,6 +110,8 @@ class ColorizeWidget(Container):
 
         self.image = create_widget(annotation=Image, label="image")
         self.hints = create_widget(annotation=Points | None, label="colour hints", options={"nullable": True})
+        self.hints_note = Label(value="", label=" ", visible=False)
+        wrap_text(self.hints_note)
         self.labels_layer = create_widget(annotation=Labels | None, label="regions", options={"nullable": True})
         self.backend = ComboBox(choices=_backend_choices, value=_backend_choices()[0], label="backend")  # the registry's first
         # reference backends: a colour layer for the whole image (label 0 and unlisted regions);
@@ -100,7 +122,7 @@ class ColorizeWidget(Container):
         self.device = ComboBox(choices=list(DEVICES), value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
         self.live = _checkbox("re-run when the hints change", "live", False)
-        self.keep_previous = _checkbox("add a new layer each run", "keep previous results", False)
+        self.keep_previous = _checkbox("add a new layer for each run", "keep previous results", False)
         self.one_colour = _checkbox("one colour per region", "regions", False)
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
         self.same_gray.tooltip = (
@@ -126,7 +148,13 @@ class ColorizeWidget(Container):
         source, lead = job.pop("source"), job.pop("lead")
         function = colorize_stack if job.pop("whole_stack") else colorize
         new_layer = bool(self.keep_previous.value) and not live
-        return self.runner.start(function, job, lambda result: self._add_result(source, result, new_layer=new_layer, live=live, lead=lead))
+        gray = _spec(job["backend"]).needs_hints and not job["hints"]
+
+        def show(result):
+            done = self._add_result(source, result, new_layer=new_layer, live=live, lead=lead)
+            return f"{done}; no hints, so the result is gray" if gray else done
+
+        return self.runner.start(function, job, show)
 
     def cancel(self):
         """Ask the running job to stop at its next check; layers stay as they are."""
@@ -168,7 +196,28 @@ class ColorizeWidget(Container):
         self.status.value = f"hint colour {colour} (proposal {k}): click on the image to place it"
         return colour
 
+    def reset_choices(self, *_) -> None:
+        """Refresh the layer lists (napari calls this when layers change); pick hints if none."""
+        super().reset_choices()
+        if self.hints.value is None:
+            self._pick_hints()
+
     # -- helpers ---------------------------------------------------------------------------
+    def _pick_hints(self) -> None:
+        """Choose the hints layer that belongs to the chosen image (None if there is none)."""
+        found = hints_layer_for(self.image.value, self.viewer.layers)
+        if found is not None and found in self.hints.choices:
+            self.hints.value = found
+        self._show_hints_note()
+
+    def _show_hints_note(self, *_) -> None:
+        spec = _spec(self.backend.value)
+        shown = spec.needs_hints and self.hints.value is None
+        self.hints_note.visible = shown  # (reading .visible back is False while the window is hidden)
+        if shown:
+            automatic = [name for name in _backend_choices() if not _spec(name).needs_hints and not _spec(name).references]
+            self.hints_note.value = no_hints_note(spec.name, automatic)
+
     def _uses_references(self) -> bool:
         return _spec(self.backend.value).references
 
@@ -188,18 +237,25 @@ class ColorizeWidget(Container):
         self.seed.visible = spec.seeded
         self.device.visible = spec.uses_torch
         self.backend_options.show(spec.name)
+        compact_selectors(self)  # also the controls just made for this backend
         self.live.visible = spec.live
         if not spec.live and self.live.value:
             self.live.value = False  # stops following hint edits (a slow backend takes seconds)
         self.reference.visible = spec.references
+        self.reference.label = f"{spec.name} reference"
         if spec.references:
             self.reference.reset_choices()
         self.regions.show_references(spec.references)
+        if not spec.proposals:  # no proposals to keep or read out
+            self.proposals.set_layer(None)
+        self._show_hints_note()
 
     def _on_image(self, *_) -> None:
-        """The stack control only for images with planes (not 2D gray or RGB)."""
+        """The image's own hints; the stack control only for images with planes (not 2D gray or RGB)."""
         layer = self.image.value
         self.planes.visible = layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2
+        self.hints.value = None
+        self._pick_hints()
 
     def _collect(self) -> dict:
         source = self.image.value
@@ -212,6 +268,9 @@ class ColorizeWidget(Container):
             lab = self.labels_layer.value.data
             labels = lab[lead] if lead and lab.ndim == len(lead) + 2 and not whole_stack else lab
         spec = _spec(self.backend.value)
+        references = self.references()
+        if spec.references and not references:
+            raise SemcolorError(missing_reference(spec.name))
         job = {
             "source": source,
             "whole_stack": whole_stack,
@@ -220,7 +279,7 @@ class ColorizeWidget(Container):
             "backend": spec.name,
             "hints": hints_from_layer(self.hints.value, lead, source, keep_planes=whole_stack),
             "labels": labels,
-            "references": self.references(),
+            "references": references,
             "n_samples": int(self.samples.value) if spec.proposals else 1,
             "seed": int(self.seed.value),
             "device": self.device.value,
@@ -271,6 +330,11 @@ class ColorizeWidget(Container):
                 name = self._output.name
             layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
         self._output = layer
+        if len(result.rgb) > 1:  # the slider of the leading axis reads "proposal", not "-3"
+            layer.axis_labels = ("proposal", *layer.axis_labels[1:])
+        regions = self.labels_layer.value
+        if regions is not None and regions in self.viewer.layers and regions.visible:
+            place_above(self.viewer.layers, layer, regions)  # else the result is drawn under the labels
         self.proposals.set_layer(layer if len(result.rgb) > 1 else None)
         return f"done in {result.metadata['seconds']:.1f} s"
 

@@ -48,3 +48,55 @@ def notify_error(status, message: str) -> None:
 
     status.value = message
     show_error(f"semcolor: {message}")
+
+
+#: a selector is at least this many characters wide; longer layer names are elided
+SELECTOR_CHARS = 14
+
+
+def compact_selectors(container) -> None:
+    """Keep the combo boxes of ``container`` (and of its sub-containers) from widening the dock.
+
+    A QComboBox is as wide as its longest item by default, so one long layer name made the
+    whole dock (and squeezed the canvas); now a long name is elided, and shown in full in the
+    drop-down list.
+    """
+    from magicgui.widgets import ComboBox, Container
+    from qtpy.QtWidgets import QComboBox
+
+    for widget in container:
+        if isinstance(widget, Container):
+            compact_selectors(widget)
+        elif isinstance(widget, ComboBox):
+            box = widget.native
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(SELECTOR_CHARS)
+
+
+def wrap_text(label) -> None:
+    """Let a magicgui Label wrap its text instead of widening the dock (errors can be long)."""
+    from qtpy.QtWidgets import QSizePolicy
+
+    label.native.setWordWrap(True)
+    label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+
+
+def place_above(layers, layer, below) -> None:
+    """Move ``layer`` just above ``below`` in a napari LayerList, if it is under it."""
+    i, j = layers.index(layer), layers.index(below)
+    if i < j:
+        layers.move(i, j + 1)
+
+
+class DockScrolls:
+    """Mixin for a ``Container(scrollable=True)`` dock: napari docks the scroll area, not its content.
+
+    napari's ``add_dock_widget`` puts a magicgui widget's ``native`` into the dock, and for a
+    scrollable Container that is the content inside the scroll area, so the dock did not scroll
+    and a long form (a region table of many labels) made the window taller than the screen.
+    """
+
+    @property
+    def native(self):
+        """The scroll area (the widget that goes into the dock)."""
+        return self.root_native_widget

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton, SpinBox, create_widget
+from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, SpinBox, create_widget
 
-from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer
+from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer, hints_layer_for, spatial_kwargs
+from napari_semcolor._widgets.common import compact_selectors
+from napari_semcolor._widgets.parts.colour_field import ColourField
 from napari_semcolor.color import parse_color, to_hex
 from napari_semcolor.errors import SemcolorError
 
@@ -38,11 +40,15 @@ def _hex(color) -> str:
 
 
 def make_hints_layer(viewer: napari.viewer.Viewer, image=None, color: str = DEFAULT_COLOR, size: int = 5):
-    """Add an empty colour-hints Points layer aligned with ``image`` and ready to click into."""
+    """Add an empty colour-hints Points layer over ``image`` and ready to click into.
+
+    It takes the image's scale, translate and units, and names the image in its metadata
+    (``semcolor_image``), so the Colourize dock picks it for that image.
+    """
     color = _hex(color)
     kwargs = {"name": "colour hints", "ndim": 2}
     if image is not None:
-        kwargs.update(name=f"{image.name} hints", ndim=image.ndim, scale=image.scale, translate=image.translate)
+        kwargs.update(name=f"{image.name} hints", ndim=image.ndim, metadata={"semcolor_image": image.name}, **spatial_kwargs(image))
     layer = viewer.add_points(size=size, face_color=color, border_color="white", features={HINT_FEATURE: [], "hint_size": []}, **kwargs)
     set_hint_color(layer, color, size)
     layer.mode = "add"
@@ -67,12 +73,20 @@ def hint_docks(viewer) -> list:
 
 
 def new_hints_layer(viewer: napari.viewer.Viewer) -> None:
-    """Menu command: a hints layer for the selected image (or the first image layer)."""
+    """Menu command: a hints layer for the selected image (or the topmost gray image)."""
+    make_hints_layer(viewer, default_image(viewer))
+
+
+def default_image(viewer):
+    """The image a new hints layer is for: the selected image layer, else the topmost gray image."""
     from napari.layers import Image
 
     active = viewer.layers.selection.active
-    image = active if isinstance(active, Image) else next((layer for layer in viewer.layers if isinstance(layer, Image)), None)
-    make_hints_layer(viewer, image)
+    if isinstance(active, Image):
+        return active
+    images = [layer for layer in viewer.layers if isinstance(layer, Image)]
+    gray = [layer for layer in images if not layer.rgb]
+    return (gray or images or [None])[-1]
 
 
 class HintsWidget(Container):
@@ -83,23 +97,27 @@ class HintsWidget(Container):
 
         super().__init__(labels=True)
         self.viewer = napari_viewer
-        self.image = create_widget(annotation=Image | None, label="image", options={"nullable": True})
+        # choices from the viewer itself (not only once docked), so it starts at the right image
+        self.image = ComboBox(choices=self._image_choices, nullable=True, label="image")
         self.palette = ComboBox(choices=list(PALETTE), value="orange", label="palette")
-        self.color = LineEdit(value=DEFAULT_COLOR, label="hint colour (#rrggbb)")
+        self.color = ColourField(value=DEFAULT_COLOR, label="hint colour")
         self.size = SpinBox(value=5, min=1, max=99, label="hint size (px)")
         self.create = PushButton(text="New hints layer")
         self.layer = create_widget(annotation=Points | None, label="hints layer", options={"nullable": True})
         self.pick_from = create_widget(annotation=Image | None, label="eyedropper source", options={"nullable": True})
         self.eyedropper = PushButton(text="Pick hint colour from a click")
-        self.csv_path = FileEdit(mode="w", filter="*.csv", label="hints CSV")
+        self.save_path = FileEdit(mode="w", filter="*.csv", label="save hints to")
         self.save_button = PushButton(text="Save hints")
+        self.csv_path = FileEdit(mode="r", filter="*.csv", label="load hints from")
         self.load_button = PushButton(text="Load hints")
         self.extend(
             [
                 self.image, self.palette, self.color, self.size, self.create, self.layer,
-                self.pick_from, self.eyedropper, self.csv_path, self.save_button, self.load_button,
+                self.pick_from, self.eyedropper, self.save_path, self.save_button, self.csv_path, self.load_button,
             ]
         )
+        compact_selectors(self)
+        self._follow_image()
         self.create.changed.connect(self._create)
         self.save_button.changed.connect(self.save_csv)
         self.eyedropper.changed.connect(self.arm_eyedropper)
@@ -107,6 +125,32 @@ class HintsWidget(Container):
         self.palette.changed.connect(lambda name: setattr(self.color, "value", PALETTE[name]))
         self.color.changed.connect(self._apply)
         self.size.changed.connect(self._apply)
+        self.image.changed.connect(self._on_image)
+
+    def _image_choices(self, _widget=None) -> list:
+        from napari.layers import Image
+
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
+
+    def reset_choices(self, *_) -> None:
+        """Refresh the layer lists (napari calls this when layers change), then follow the image."""
+        super().reset_choices()
+        self._follow_image()
+
+    def _follow_image(self) -> None:
+        """No image chosen yet: take the selected (or only) one, so a new hints layer is bound."""
+        if self.image.value is None:
+            image = default_image(self.viewer)
+            if image is not None and image in [value for _, value in self._image_choices()]:
+                self.image.value = image
+
+    def _on_image(self, *_) -> None:
+        """Show the chosen image's hints layer (if it has one) as the layer to edit."""
+        found = hints_layer_for(self.image.value, self.viewer.layers)
+        if found is not None:
+            self.layer.reset_choices()
+            if found in self.layer.choices:
+                self.layer.value = found
 
     def _create(self):
         layer = make_hints_layer(self.viewer, self.image.value, self._color_hex(), int(self.size.value))
@@ -155,8 +199,8 @@ class HintsWidget(Container):
         layer = self.layer.value
         if layer is None:
             return _error("choose a hints layer to save")
-        write_csv(hints_from_layer(layer, (), self.image.value), self.csv_path.value)
-        _info(f"saved {len(layer.data)} hints to {self.csv_path.value}")
+        write_csv(hints_from_layer(layer, (), self.image.value), self.save_path.value)
+        _info(f"saved {len(layer.data)} hints to {self.save_path.value}")
 
     def load_csv(self, *_):
         """Read hints from the CSV into a new hints layer aligned with the chosen image."""

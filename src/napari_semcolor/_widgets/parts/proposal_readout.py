@@ -134,7 +134,8 @@ class ProposalReadout:
         k = min(max(k, 0), layer.data.shape[0] - 1)
         metadata = {"semcolor": {**layer.metadata.get("semcolor", {}), "proposal": k}}
         kept = self.viewer.add_image(
-            layer.data[k], name=f"{layer.name} proposal {k}", rgb=True, scale=layer.scale[1:], translate=layer.translate[1:], metadata=metadata,
+            layer.data[k], name=f"{layer.name} proposal {k}", rgb=True, scale=layer.scale[1:], translate=layer.translate[1:],
+            units=tuple(str(u) for u in layer.units[1:]), metadata=metadata,
         )
         self._status.value = f"kept proposal {k}"
         return kept

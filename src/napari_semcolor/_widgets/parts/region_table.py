@@ -1,21 +1,31 @@
 """The region colour table of the Colourize dock: one row per label of a Labels layer.
 
-A row says what happens to its region: left to the backend, kept gray, or filled with a colour;
-with a reference backend, a "backend" row can also name a reference layer of its own.
+A row says what happens to its region: left to the backend, kept gray, or filled with a colour
+(chosen with a colour picker, or typed); with a reference backend, a "backend" row can also
+name a reference layer of its own. The row's swatch shows the fill the run will use (none for a
+backend row). The rows scroll inside a box of at most :data:`TABLE_MAX_HEIGHT` pixels, so
+hundreds of labels do not make the dock taller than the screen; with no regions layer, the
+table and its button are hidden.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton, SpinBox
 
+from napari_semcolor._widgets.common import compact_selectors
+from napari_semcolor._widgets.parts.colour_field import ColourField, paint_swatch, valid_hex
 from napari_semcolor.color import to_hex
 
 #: at most this many rows in the table
 MAX_REGION_ROWS = 64
 #: what a row can say: leave the region to the backend, keep it gray, or fill it
 REGION_MODES = ("backend", "gray", "colour")
+#: the table's scroll box is at most this tall (px); about eight rows
+TABLE_MAX_HEIGHT = 260
+#: the fill a "gray" row shows
+GRAY = "#808080"
 
 
 class RegionTable:
@@ -32,14 +42,21 @@ class RegionTable:
     def __init__(self, layer: Callable[[], object], reference_choices: Callable):
         self._layer = layer
         self._reference_choices = reference_choices
-        self.table = Container(labels=False, label="region colours")
-        self.refresh_button = PushButton(text="Refresh region list")
+        self.table = Container(labels=False, label="region colours", scrollable=True, visible=False)
+        self.table.root_native_widget.setMaximumHeight(TABLE_MAX_HEIGHT)  # the scroll area, not its content
+        self.refresh_button = PushButton(text="Refresh region list", visible=False)
         self.refresh_button.changed.connect(lambda *_: self.fill())
-        #: label -> (mode combo box, colour line edit)
-        self.rows: dict[int, tuple[ComboBox, LineEdit]] = {}
+        #: label -> (mode combo box, colour field)
+        self.rows: dict[int, tuple[ComboBox, ColourField]] = {}
+        #: label -> the swatch showing its fill
+        self.swatches: dict[int, Label] = {}
+        #: label -> its colour in the Labels layer (the first colour offered when a row turns "colour")
+        self.display_colours: dict[int, str] = {}
         #: label -> reference combo box (shown for reference backends)
         self.refs: dict[int, ComboBox] = {}
         self._show_refs = False
+        self._finder: Container | None = None  # the "add the row of label N" line
+        self._hidden: list[int] = []  # labels without a row
 
     @property
     def widgets(self) -> tuple:
@@ -49,39 +66,83 @@ class RegionTable:
     def fill(self, *_) -> None:
         """One row per label of the layer: swatch, backend / gray / colour, #rrggbb, reference.
 
-        Rows keep their settings across refreshes for labels that are still there.
+        Rows keep their settings across refreshes for labels that are still there. Past
+        :data:`MAX_REGION_ROWS` labels, a last line adds the row of a label asked for by number.
         """
         import numpy as np
 
         previous = {k: (mode.value, colour.value, self.refs[k].value) for k, (mode, colour) in self.rows.items()}
         self.table.clear()
-        self.rows, self.refs = {}, {}
+        self.rows, self.refs, self.swatches, self.display_colours = {}, {}, {}, {}
+        self._finder = None
         layer = self._layer()
+        self.table.visible = self.refresh_button.visible = layer is not None
         if layer is None:
             return
         present = [int(v) for v in np.unique(np.asarray(layer.data))]
-        shown = present[:MAX_REGION_ROWS]
-        for k in shown:
-            rgba = np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel()
-            self._add_row(k, to_hex(rgba), previous.get(k))
-        if len(present) > len(shown):
-            self.table.append(Label(value=f"{len(present) - len(shown)} more labels are left to the backend"))
+        for k in sorted(set(present[:MAX_REGION_ROWS]) | (set(previous) & set(present))):
+            self._add_row(k, _label_colour(layer, k), previous.get(k))
+        self._hidden = [k for k in present if k not in self.rows]
+        if self._hidden:
+            self._add_finder()
+
+    def add_row(self, k: int) -> bool:
+        """Add the row of label ``k`` (one past the first rows); False if it has none or is shown."""
+        layer = self._layer()
+        if layer is None or k not in self._hidden:
+            return False
+        self._hidden.remove(k)
+        self._add_row(k, _label_colour(layer, k), None)
+        self._finder[0].value = f"{len(self._hidden)} more labels are left to the backend; row for label"
+        return True
+
+    def _add_finder(self) -> None:
+        note = Label(value="")
+        number = SpinBox(value=self._hidden[0], min=min(self._hidden), max=max(self._hidden))
+        button = PushButton(text="Add row")
+        button.changed.connect(lambda *_: self.add_row(int(number.value)))
+        self._finder = Container(layout="horizontal", labels=False, widgets=[note, number, button])
+        self._finder.margins = (0, 0, 0, 0)
+        note.value = f"{len(self._hidden)} more labels are left to the backend; row for label"
+        self.table.append(self._finder)
 
     def _add_row(self, k: int, hex_colour: str, previous: tuple | None) -> None:
-        mode_value, colour_value, ref_value = previous or ("backend", hex_colour, None)
+        mode_value, colour_value, ref_value = previous or ("backend", "", None)
+        self.display_colours[k] = hex_colour
         swatch = Label(value="")
-        swatch.native.setStyleSheet(f"background-color: {hex_colour}; min-width: 18px; max-width: 18px;")
-        mode = ComboBox(choices=list(REGION_MODES), value=mode_value)
-        colour = LineEdit(value=colour_value)
+        mode = ComboBox(choices=list(REGION_MODES), value=mode_value, tooltip="what the run does with this region")
+        colour = ColourField(value=colour_value, visible=mode_value == "colour")
         # with a reference backend, "backend" rows take this reference (none: the whole-image one)
         ref = ComboBox(choices=self._reference_choices, nullable=True, visible=self._show_refs, tooltip="reference layer for this region")
         if ref_value in ref.choices:
             ref.value = ref_value
         row = Container(layout="horizontal", labels=False, widgets=[Label(value=f"{k}" if k else "0 (background)"), swatch, mode, colour, ref])
         row.margins = (0, 0, 0, 0)
-        self.table.append(row)
+        compact_selectors(row)
+        self.table.insert(len(self.table) - (self._finder is not None), row)  # above the finder line
         self.rows[k] = (mode, colour)
         self.refs[k] = ref
+        self.swatches[k] = swatch
+        mode.changed.connect(lambda *_, k=k: self._on_mode(k))
+        colour.changed.connect(lambda *_, k=k: self._paint(k))
+        self._paint(k)
+
+    def _on_mode(self, k: int) -> None:
+        mode, colour = self.rows[k]
+        colour.visible = mode.value == "colour"
+        if mode.value == "colour" and not colour.value:  # start from the label's own colour
+            colour.value = self.display_colours[k]
+        self._paint(k)
+
+    def _paint(self, k: int) -> None:
+        paint_swatch(self.swatches[k], self.swatch_colour(k))
+
+    def swatch_colour(self, k: int) -> str | None:
+        """The fill the run will give region ``k``: "#rrggbb", or None (left to the backend)."""
+        mode, colour = self.rows[k]
+        if mode.value == "gray":
+            return GRAY
+        return valid_hex(colour.value) if mode.value == "colour" else None
 
     def show_references(self, shown: bool) -> None:
         """Show the per-region reference column (for backends that take references)."""
@@ -109,3 +170,10 @@ class RegionTable:
             if mode.value == "backend" and ref.value is not None:
                 refs[k] = ref.value.data
         return refs
+
+
+def _label_colour(layer, k: int) -> str:
+    """Label ``k``'s colour in a Labels layer (background: mid gray), as ``#rrggbb``."""
+    import numpy as np
+
+    return to_hex(np.asarray(layer.get_color(k) if k != 0 else (0.5, 0.5, 0.5, 1.0), dtype=float).ravel())

@@ -20,7 +20,7 @@ from typing import Any
 
 from magicgui.widgets import Label, PushButton
 
-from napari_semcolor._widgets.common import error_text, notify_error
+from napari_semcolor._widgets.common import error_text, notify_error, wrap_text
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Runner:
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        wrap_text(self.status)  # a long error wraps instead of widening the dock
         self.cancel_button.changed.connect(lambda *_: self.cancel())
         self._on_finished = on_finished
         self._run: _Run | None = None
