@@ -272,3 +272,25 @@ def test_cli_gray_reference_exits_2(tmp_path, capsys):
         ["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--backend", "nst", "--reference", f"0={tmp_path / 'ref.png'}", "-q"]
     ) == 2
     assert "must have colour" in capsys.readouterr().err
+
+
+def test_same_gray_default_is_one_value_in_spec_dock_and_metadata(make_napari_viewer, qtbot):
+    from napari_semcolor._widgets.colorize import ColorizeWidget
+
+    spec = {o.name: o for o in nstcnn.NSTCNNBackend.spec.options}
+    assert spec["same_gray"].default == nstcnn.SAME_GRAY == 0.75
+    viewer = make_napari_viewer()
+    gray = _gray(18, (64, 64))
+    image = viewer.add_image(gray, name="sem")
+    widget = ColorizeWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.image.value = image
+    widget.backend.value = "nst"
+    control = widget.backend_options.controls("nst")["same_gray"]
+    assert not control.native.isHidden() and control.label == "nst same gray" and control.value == nstcnn.SAME_GRAY
+    assert widget.backend_options.values("nst")["same_gray"] == nstcnn.SAME_GRAY
+    # the dock's general "same gray, same colour" (pipeline, default 0) is another setting
+    assert widget.same_gray.value == 0.0 and widget.same_gray.label != control.label
+    # what a run with the dock's options records
+    result = colorize(gray, "nst", references={0: _reference(3, (64, 64))}, options={**widget.backend_options.values("nst"), **FAST})
+    assert result.metadata["options"]["same_gray"] == nstcnn.SAME_GRAY and result.metadata["same_gray"] == 0.0

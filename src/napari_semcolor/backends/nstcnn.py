@@ -332,7 +332,12 @@ class NSTCNNBackend:
         references=True,
         live=True,
         options=(
-            Option("same_gray", float, SAME_GRAY, "same gray, same colour: pixels of equal L* take the dominant colour among them", min=0.0, max=1.0),
+            Option(
+                "same_gray", float, SAME_GRAY,
+                "NST's own 'same gray, same colour': pixels of equal L* take the dominant colour among them "
+                "(the general one of every backend applies on top)",
+                min=0.0, max=1.0,
+            ),
             Option(
                 "match_chroma", float, MATCH_CHROMA, "give the output the reference's chroma distribution (0: the net's own)",
                 min=0.0, max=1.0, advanced=True,
