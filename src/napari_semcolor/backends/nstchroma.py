@@ -11,6 +11,8 @@ mapping is monotone, so pixels that share a colour still share one.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from napari_semcolor.color import gamut_scale
@@ -68,9 +70,20 @@ def gamut_boost(chroma: np.ndarray, capacity: np.ndarray, goal: float, most: flo
     return lo
 
 
+@lru_cache(maxsize=1)
+def _capacity_table() -> np.ndarray:
+    """Largest in-gamut chroma on a grid of L* (0–100, step 1/2) × hue (step 1°), computed once."""
+    L = np.linspace(0, 100, 201, dtype=np.float32)[:, None].repeat(360, axis=1)
+    hue = np.deg2rad(np.arange(360, dtype=np.float32))
+    unit = np.broadcast_to(np.stack([np.cos(hue), np.sin(hue)], -1), L.shape + (2,))
+    return GAMUT_SPAN * gamut_scale(L, unit * GAMUT_SPAN, iterations=14)
+
+
 def capacity(L: np.ndarray, unit: np.ndarray) -> np.ndarray:
-    """Largest chroma inside sRGB at each pixel's L* (n,) and hue (unit a*b*, (n, 2))."""
-    return GAMUT_SPAN * gamut_scale(L, unit * GAMUT_SPAN, iterations=12)
+    """Largest chroma inside sRGB at each pixel's L* (n,) and hue (unit a*b*, (n, 2)), to ~1 C*."""
+    row = np.clip(np.rint(np.asarray(L, np.float32) * 2), 0, 200).astype(np.intp)
+    col = np.rint(np.rad2deg(np.arctan2(unit[:, 1], unit[:, 0]))).astype(np.intp) % 360
+    return _capacity_table()[row, col]
 
 
 def match_chroma(
