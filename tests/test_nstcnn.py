@@ -12,7 +12,7 @@ import tifffile
 import torch
 
 from napari_semcolor import Cancelled, colorize
-from napari_semcolor.backends import nstcnn
+from napari_semcolor.backends import nstchroma, nstcnn
 from napari_semcolor.backends.base import Job
 from napari_semcolor.cli import main
 from napari_semcolor.color import compose, image_to_lab, to_lightness
@@ -75,6 +75,64 @@ def test_L_is_unchanged_and_colours_follow_the_reference():
     zero = np.zeros_like(got)
     assert sliced_wasserstein(got, want) < 0.5 * sliced_wasserstein(got, zero)
     assert sliced_wasserstein(got, want) < sliced_wasserstein(zero, want)
+
+
+def _weak_reference(seed: int = 21, shape=(160, 160)) -> np.ndarray:
+    """Like the sample's propagate result: gray background, particles of several hues, mean chroma ~8."""
+    sem = make_sem(shape, "particles", seed=seed, n_objects=8)
+    colours = {k: v for k, v in region_colors(sem.labels, seed=seed, chroma=(40, 50)).items() if k > 0}
+    ab = paint(sem.labels, colours)
+    ab *= 8.0 / np.hypot(ab[..., 0], ab[..., 1]).mean()
+    return compose(to_lightness(sem.image), ab)
+
+
+def _chroma(rgb: np.ndarray) -> float:
+    return float(np.hypot(*image_to_lab(rgb)[..., 1:].transpose(2, 0, 1)).mean())
+
+
+def test_weak_reference_gives_its_chroma_not_gray():
+    gray, ref = _gray(17, (128, 128)), _weak_reference()
+    want = _chroma(ref)
+    assert 6 < want < 10
+    opts = {"iterations": 20, "seconds": 1000}
+    out = colorize(gray, "nst", references={0: ref}, options=opts).image
+    assert np.abs(image_to_lab(out)[..., 0] - to_lightness(gray)).max() <= 1.0
+    assert 0.7 * want < _chroma(out) < 1.3 * want
+    # the fitted net alone predicts a central a*b*, near gray for such a reference
+    raw = colorize(gray, "nst", references={0: ref}, options={**opts, "match_chroma": 0.0}).image
+    assert _chroma(raw) < 0.5 * want
+
+
+def test_matched_chroma_takes_the_reference_quantiles_and_keeps_hue_and_ties():
+    rng = np.random.default_rng(0)
+    ab = rng.normal(size=(40, 50, 2)).astype(np.float32)
+    ab[:5] = ab[0, 0]  # equal colours stay equal
+    reference = rng.gamma(1.0, 10.0, size=(3000, 1)) * np.array([[0.6, 0.8]])
+    out = nstchroma.match_chroma(ab, reference)
+    c_in, c_out, c_ref = (np.hypot(x[..., 0], x[..., 1]).ravel() for x in (ab, out, reference))
+    assert np.all(np.diff(c_out[np.argsort(c_in, kind="stable")]) >= -1e-4)  # monotone in the input's chroma
+    assert abs(np.median(c_out) - np.median(c_ref)) < 1.0 and abs(c_out.mean() - c_ref.mean()) < 1.0
+    assert np.allclose(out / c_out.reshape(out.shape[:2])[..., None], ab / c_in.reshape(ab.shape[:2])[..., None], atol=1e-4)
+    assert np.ptp(out[:5].reshape(-1, 2), axis=0).max() < 1e-4
+    assert np.array_equal(nstchroma.match_chroma(ab, reference, strength=0.0), ab)
+    where = np.zeros(ab.shape[:2], bool)
+    where[10:] = True
+    part = nstchroma.match_chroma(ab, reference, where)
+    assert np.array_equal(part[~where], ab[~where]) and not np.allclose(part[where], ab[where])
+
+
+def test_chroma_lost_to_the_gamut_is_made_up_elsewhere():
+    rng = np.random.default_rng(1)
+    L = np.where(rng.random((60, 60)) < 0.3, 3.0, 55.0).astype(np.float32)  # 30 % near black: little room
+    ab = np.dstack([rng.normal(20, 5, L.shape), rng.normal(10, 5, L.shape)]).astype(np.float32)
+    reference = np.stack([rng.normal(20, 5, 4000), rng.normal(10, 5, 4000)], 1)
+    want = np.hypot(reference[:, 0], reference[:, 1]).mean()
+    shown = {}
+    for name, L_arg in (("plain", None), ("gamut", L)):
+        out = nstchroma.match_chroma(ab, reference, L=L_arg)
+        lab = image_to_lab(compose(L, out))
+        shown[name] = np.hypot(lab[..., 1], lab[..., 2]).mean()
+    assert shown["plain"] < 0.85 * want and abs(shown["gamut"] - want) < 0.1 * want
 
 
 @pytest.mark.parametrize("kind", ["uint16", "float", "rgba", "float255"])
@@ -214,3 +272,25 @@ def test_cli_gray_reference_exits_2(tmp_path, capsys):
         ["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "o.png"), "--backend", "nst", "--reference", f"0={tmp_path / 'ref.png'}", "-q"]
     ) == 2
     assert "must have colour" in capsys.readouterr().err
+
+
+def test_same_gray_default_is_one_value_in_spec_dock_and_metadata(make_napari_viewer, qtbot):
+    from napari_semcolor._widgets.colorize import ColorizeWidget
+
+    spec = {o.name: o for o in nstcnn.NSTCNNBackend.spec.options}
+    assert spec["same_gray"].default == nstcnn.SAME_GRAY == 0.75
+    viewer = make_napari_viewer()
+    gray = _gray(18, (64, 64))
+    image = viewer.add_image(gray, name="sem")
+    widget = ColorizeWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.image.value = image
+    widget.backend.value = "nst"
+    control = widget.backend_options.controls("nst")["same_gray"]
+    assert not control.native.isHidden() and control.label == "nst same gray" and control.value == nstcnn.SAME_GRAY
+    assert widget.backend_options.values("nst")["same_gray"] == nstcnn.SAME_GRAY
+    # the dock's general "same gray, same colour" (pipeline, default 0) is another setting
+    assert widget.same_gray.value == 0.0 and widget.same_gray.label != control.label
+    # what a run with the dock's options records
+    result = colorize(gray, "nst", references={0: _reference(3, (64, 64))}, options={**widget.backend_options.values("nst"), **FAST})
+    assert result.metadata["options"]["same_gray"] == nstcnn.SAME_GRAY and result.metadata["same_gray"] == 0.0

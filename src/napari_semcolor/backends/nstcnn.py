@@ -25,6 +25,11 @@ same_gray : float in [0, 1]
     Strength of "same gray, same colour" (pixels of equal L* within a region take the dominant
     a*b* among them), applied by this backend to its own output (default :data:`SAME_GRAY`).
     The pipeline's ``same_gray`` argument is independent and applies on top.
+match_chroma : float in [0, 1]
+    Strength of the chroma matching (default :data:`MATCH_CHROMA`): the output's chroma is
+    remapped, rank for rank, to the reference's chroma distribution over the pixels that reference
+    colours, hue kept (:mod:`napari_semcolor.backends.nstchroma`). Without it a weak or
+    many-hued reference gives a near-gray output: the fit predicts a central a*b*.
 width, crop, batch, lr : net width, crop size, crops per iteration, learning rate.
 threads : int
     torch threads during fit and apply (default :data:`THREADS`; restored afterwards).
@@ -45,6 +50,7 @@ import numpy as np
 
 from napari_semcolor import postprocess
 from napari_semcolor.backends.base import Job
+from napari_semcolor.backends.nstchroma import match_chroma
 from napari_semcolor.backends.spec import BackendSpec, Option
 from napari_semcolor.color import image_to_lab
 from napari_semcolor.errors import SemcolorError
@@ -53,6 +59,7 @@ from napari_semcolor.upsample import downsample, resize_nearest, working_shape
 ITERATIONS = 200
 SECONDS = 2.5
 SAME_GRAY = 0.75
+MATCH_CHROMA = 1.0
 WIDTH = 16
 CROP = 32
 BATCH = 8
@@ -325,7 +332,16 @@ class NSTCNNBackend:
         references=True,
         live=True,
         options=(
-            Option("same_gray", float, SAME_GRAY, "same gray, same colour: pixels of equal L* take the dominant colour among them", min=0.0, max=1.0),
+            Option(
+                "same_gray", float, SAME_GRAY,
+                "NST's own 'same gray, same colour': pixels of equal L* take the dominant colour among them "
+                "(the general one of every backend applies on top)",
+                min=0.0, max=1.0,
+            ),
+            Option(
+                "match_chroma", float, MATCH_CHROMA, "give the output the reference's chroma distribution (0: the net's own)",
+                min=0.0, max=1.0, advanced=True,
+            ),
             Option("iterations", int, ITERATIONS, "most fit iterations per reference", min=0, max=10_000_000, advanced=True),
             Option(
                 "seconds", float, SECONDS, "most fit time per reference (s); a fit stopped on time depends on the machine",
@@ -354,6 +370,7 @@ class NSTCNNBackend:
                 prepared[id(ref)] = reference_lab(ref)
         L = job.L.astype(np.float32)
         ab = np.zeros(L.shape + (2,), np.float32)
+        matched = []  # (pixels, the reference's a*b*) of each group, for the chroma matching
         n = len(groups)
         with _threads(job.options["threads"]):
             for i, (rid, ks) in enumerate(groups.items()):
@@ -362,8 +379,11 @@ class NSTCNNBackend:
                 where = np.ones(L.shape, bool) if job.labels is None else np.isin(job.labels, ks)
                 L_in = remap_luminance(L, L[where], lab[..., 0][mask])
                 ab[where] = apply(net, L_in)[where]
+                matched.append((where, lab[..., 1:][mask]))
                 job.report((i + 1) / n, f"applied reference {i + 1}/{n}")
         ab = postprocess.same_gray_same_color(ab, L, job.options["same_gray"], job.labels)
+        for where, reference_ab in matched:  # last, so the chroma follows the reference's
+            ab = match_chroma(ab, reference_ab, where, job.options["match_chroma"], L)
         return np.repeat(ab[None], max(1, int(job.n_samples)), axis=0)
 
 
