@@ -7,6 +7,8 @@ Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/im
 * ``napari_colourize.png``  the Colourize dock after a propagate run on the bundled sample
 * ``napari_hints.png``      the Colour hints dock with the sample's hints on the image
 * ``napari_segment.png``    the Segment dock with a multi-Otsu Labels result
+* ``napari_regions.png``    HED regions of the sample, two of them given colours in the region table, Run
+* ``napari_error.png``      nst without a reference: the message the dock shows (the canvas keeps its size)
 * ``napari_proposals.png``  four diffusion proposals, with "suggest colours here" for a particle
 * ``demo_propagate.png``    the sample and its propagate result side by side (no napari chrome)
 
@@ -55,7 +57,9 @@ def _run(widget, viewer, name: str) -> None:
 def colourize_shot():
     viewer, image, hints = _viewer()
     _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
-    colour.image.value, colour.hints.value = image, hints
+    # a newcomer only presses Run: the dock must have picked the image and its hints by itself
+    if colour.image.value is not image or colour.hints.value is not hints:
+        raise RuntimeError(f"the dock did not pick the sample's image and hints: {colour.image.value}, {colour.hints.value}")
     _run(colour, viewer, "SEM sample (propagate)")
     viewer.layers.selection.active = hints
     _save(viewer, "napari_colourize.png")
@@ -90,9 +94,52 @@ def segment_shot():
     seg.image.value = image
     seg.method.value = "multiotsu"
     seg.params["classes"].value = 3
-    _run(seg, viewer, "SEM sample regions")
-    viewer.layers["SEM sample regions"].opacity = 0.55
+    _run(seg, viewer, "SEM sample regions (multiotsu)")
+    viewer.layers["SEM sample regions (multiotsu)"].opacity = 0.55
     _save(viewer, "napari_segment.png")
+    viewer.close()
+
+
+def regions_shot():
+    """Segment hed → regions → two region colours → Run: the result must be seen above the labels."""
+    viewer, image, hints = _viewer()
+    _, seg = viewer.window.add_plugin_dock_widget(PLUGIN, "Segment")
+    seg.preview.value = False
+    seg.method.value = "hed"
+    _run(seg, viewer, "SEM sample regions (hed)")
+    regions = viewer.layers["SEM sample regions (hed)"]
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.labels_layer.value = regions
+    sizes = np.bincount(np.asarray(regions.data).ravel().clip(0))
+    big = [int(k) for k in np.argsort(sizes)[::-1] if k > 0][:2]  # the two largest regions
+    for k, fill in zip(big, ("#d9a53b", "#3b7fd9"), strict=True):
+        mode, value = colour.regions.rows[k]
+        mode.value, value.value = "colour", fill
+    _run(colour, viewer, "SEM sample (propagate)")
+    order = [layer.name for layer in viewer.layers]
+    if order.index("SEM sample (propagate)") < order.index(regions.name):
+        raise RuntimeError(f"the result is under the regions layer: {order}")
+    height = viewer.window._qt_window.height()
+    print(f"{int(regions.data.max())} regions; window height {height} px; layers {order}")
+    _save(viewer, "napari_regions.png")
+    viewer.close()
+
+
+def error_shot():
+    """nst with no reference: the dock explains, the canvas keeps its width."""
+    viewer, image, hints = _viewer()
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    _settle(viewer)
+    before = viewer.window._qt_viewer.canvas.native.width()
+    colour.backend.value = "nst"
+    colour.run()
+    _wait(lambda: colour.run_button.enabled)
+    _settle(viewer)
+    after = viewer.window._qt_viewer.canvas.native.width()
+    print(f"canvas width {before} -> {after} px")
+    if after < before - 5:
+        raise RuntimeError(f"the error squashed the canvas: {before} -> {after} px")
+    _save(viewer, "napari_error.png")
     viewer.close()
 
 
@@ -101,10 +148,8 @@ def proposals_shot():
 
     viewer, image, hints = _viewer()
     _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
-    colour.image.value, colour.hints.value = image, hints
     colour.backend.value = "diffusion"
     colour.samples.value = 4
-    colour.backend_options.controls("diffusion")["temperature"].value = 1.0  # the model's own spread: visibly different proposals
     hints.visible = False
     # leave two particles without a hint: the proposals differ most where nothing was said
     unhinted = np.round(hints.data[0]).astype(int)
@@ -193,6 +238,8 @@ def main() -> None:
     colourize_shot()
     hints_shot()
     segment_shot()
+    regions_shot()
+    error_shot()
     proposals_shot()
 
 

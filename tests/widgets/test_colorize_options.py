@@ -10,9 +10,14 @@ from napari_semcolor._widgets.hints_layer import HINT_FEATURE
 from napari_semcolor.backends import get_spec
 from napari_semcolor.color import image_to_lab
 
-#: the diffusion backend's options, as controls of the dock
-DIFFUSION_OPTIONS = {"diffusion.steps", "diffusion.sampler", "diffusion.guidance", "diffusion.temperature"}
-OTHER_OPTIONS = {"eecnn.temperature", "nst.same_gray"}
+
+def _dock_options(backend: str) -> set[str]:
+    """The controls the dock makes for a backend's options: one per option not marked advanced."""
+    return {f"{backend}.{o.name}" for o in get_spec(backend).options if not o.advanced}
+
+
+DIFFUSION_OPTIONS, EECNN_OPTIONS, NST_OPTIONS = (_dock_options(b) for b in ("diffusion", "eecnn", "nst"))
+OTHER_OPTIONS = EECNN_OPTIONS | NST_OPTIONS
 
 
 def _shown(widget) -> bool:
@@ -23,8 +28,8 @@ def _shown(widget) -> bool:
     "backend, shown, hidden",
     [
         ("propagate", {"live"}, {"reference", "samples", "seed", "device", *DIFFUSION_OPTIONS, *OTHER_OPTIONS}),
-        ("eecnn", {"samples", "device", "live", "eecnn.temperature"}, {"reference", "seed", *DIFFUSION_OPTIONS, "nst.same_gray"}),
-        ("nst", {"reference", "seed", "device", "live", "nst.same_gray"}, {"samples", *DIFFUSION_OPTIONS, "eecnn.temperature"}),
+        ("eecnn", {"samples", "device", "live", *EECNN_OPTIONS}, {"reference", "seed", *DIFFUSION_OPTIONS, *NST_OPTIONS}),
+        ("nst", {"reference", "seed", "device", "live", *NST_OPTIONS}, {"samples", *DIFFUSION_OPTIONS, *EECNN_OPTIONS}),
         ("diffusion", {"samples", "seed", "device", *DIFFUSION_OPTIONS}, {"reference", "live", *OTHER_OPTIONS}),
     ],
 )

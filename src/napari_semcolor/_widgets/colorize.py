@@ -124,7 +124,7 @@ class ColorizeWidget(DockScrolls, Container):
         self.live = _checkbox("re-run when the hints change", "live", False)
         self.keep_previous = _checkbox("add a new layer for each run", "keep previous results", False)
         self.one_colour = _checkbox("one colour per region", "regions", False)
-        self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour")
+        self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour (all backends)")
         self.same_gray.tooltip = (
             "on every backend's result: pixels of equal gray take the dominant colour among them "
             "(a backend's own 'same gray' option acts inside that backend)"
