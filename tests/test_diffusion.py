@@ -273,3 +273,46 @@ def test_temperature_rises_away_from_the_hints_only_when_exploring():
     assert noise_temperature(mask, None, 0.0) == TEMPERATURE  # explore 0: one temperature, as before
     assert noise_temperature(mask, 0.2, 0.5)[60, 60] == pytest.approx(0.2 + 0.5 * (FAR_TEMPERATURE - 0.2))
     assert noise_temperature(np.zeros_like(mask), None, 1.0) == TEMPERATURE_NO_HINTS
+
+
+def test_gray_hints_are_not_dealt_and_hold_their_region():
+    from napari_semcolor.backends.diffusion.explore import dealt_hints, free_map
+
+    L = np.full((60, 60), 40, np.float32)
+    L[20:40, 20:40] = 80  # one bright object on a flat substrate
+    hint_ab = np.zeros((60, 60, 2), np.float32)
+    mask = np.zeros((60, 60), np.float32)
+    for (y, x), ab in zip([(2, 2), (2, 50), (50, 2)], [(0, 0), (40, 10), (-30, 30)], strict=True):
+        mask[y : y + 2, x : x + 2], hint_ab[y : y + 2, x : x + 2] = 1, ab
+    for seed in range(5):  # gray stays gray; the two colours swap
+        dealt = dealt_hints(hint_ab, mask, np.random.default_rng(seed))
+        assert np.all(dealt[2:4, 2:4] == 0)
+        np.testing.assert_allclose(dealt[2, 50], (-30, 30))
+    free = free_map(L, hint_ab, mask)
+    assert free[50, 50] == 0  # the substrate holds a gray hint: neutral in every proposal, far or not
+    assert free[30, 30] > 0.9  # the unhinted object is free to differ
+
+
+def test_a_substrate_marked_gray_stays_gray_in_every_proposal():
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((128, 128), seed=4)
+    background = ndimage_erode(sem.labels <= 0, 3)
+    ys, xs = np.nonzero(background)
+    gray = Hint(int(ys[len(ys) // 2]), int(xs[len(xs) // 2]), (0.5, 0.5, 0.5), 3)
+    objects = [k for k in np.unique(sem.labels) if k > 0]
+    coloured = []
+    for k, rgb in zip(objects[:2], [(0.8, 0.25, 0.2), (0.2, 0.6, 0.25)], strict=True):
+        oy, ox = np.argwhere(ndimage_erode(sem.labels == k, 2))[0]
+        coloured.append(Hint(int(oy), int(ox), rgb, 2))
+    rgb = colorize(sem.image, "diffusion", [gray, *coloured], n_samples=4, seed=2, options=FAST, device="cpu").rgb
+    ab = np.stack([image_to_lab(x) for x in rgb])[..., 1:]
+    assert np.abs(ab[:, background]).mean() < 3  # neutral everywhere on the substrate, in every proposal
+    unhinted = ndimage_erode(np.isin(sem.labels, objects[2:]), 2)
+    assert _pairwise(ab, unhinted) >= 5  # the objects nobody hinted still differ between proposals
+
+
+def ndimage_erode(mask: np.ndarray, iterations: int) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.binary_erosion(mask, iterations=iterations)

@@ -30,6 +30,31 @@ GRAY = "gray"
 _GRAY_NAMES = ("gray", "grey", "keep gray", "keep grey")
 
 
+#: classes of the automatic multi-Otsu segmentation (dark phase, middle, bright rims/particles)
+AUTO_CLASSES = 3
+#: smallest automatic region, as a fraction of the image area (smaller pieces join a neighbour)
+AUTO_MIN_AREA = 1e-3
+
+
+def auto_regions(L: np.ndarray, classes: int = AUTO_CLASSES) -> np.ndarray:
+    """Connected regions of a multi-Otsu segmentation of ``L`` (h, w; L* 0–100), int32 1..n.
+
+    An image without enough gray levels for ``classes`` classes gets fewer; one without contrast is
+    one region.
+    """
+    from napari_semcolor.segment import segment
+
+    min_size = max(16, int(AUTO_MIN_AREA * L.size))
+    for k in range(classes, 1, -1):
+        try:
+            labels = segment(L, "multiotsu", classes=k, separate=True, min_size=min_size)
+        except SemcolorError:  # too few gray levels for k classes
+            continue
+        if labels.max() > 0:
+            return labels
+    return np.ones(L.shape, np.int32)
+
+
 def parse_region_colors(region_colors: Mapping | None, labels: np.ndarray | None = None) -> dict[int, np.ndarray]:
     """Validate a region colour table and turn it into ``{label: a*b*}``.
 

@@ -18,35 +18,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from napari_semcolor.errors import SemcolorError
 from napari_semcolor.postprocess import dominant_colors
 from napari_semcolor.propagation import affinity_graph
+from napari_semcolor.regions import auto_regions
 
-#: classes of the automatic multi-Otsu segmentation (dark phase, middle, bright rims/particles)
-AUTO_CLASSES = 3
-#: smallest automatic region, as a fraction of the image area (smaller pieces join a neighbour)
-AUTO_MIN_AREA = 1e-3
 #: direct (sparse LU) solve up to this many pixels; above, coarse-to-fine (as in propagation.propagate)
 _DIRECT_LIMIT = 70_000
-
-
-def auto_regions(L: np.ndarray, classes: int = AUTO_CLASSES) -> np.ndarray:
-    """Connected regions of a multi-Otsu segmentation of ``L`` (h, w; L* 0–100), int32 1..n.
-
-    An image without enough gray levels for ``classes`` classes gets fewer; one without contrast is
-    one region.
-    """
-    from napari_semcolor.segment import segment
-
-    min_size = max(16, int(AUTO_MIN_AREA * L.size))
-    for k in range(classes, 1, -1):
-        try:
-            labels = segment(L, "multiotsu", classes=k, separate=True, min_size=min_size)
-        except SemcolorError:  # too few gray levels for k classes
-            continue
-        if labels.max() > 0:
-            return labels
-    return np.ones(L.shape, np.int32)
 
 
 def pull_to_regions(ab: np.ndarray, labels: np.ndarray, strength: float) -> np.ndarray:

@@ -36,11 +36,11 @@ import numpy as np
 
 from napari_semcolor.backends.base import Job
 from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
-from napari_semcolor.backends.diffusion.explore import EXPLORE, FAR_TEMPERATURE, temperature_map, varied_starts
+from napari_semcolor.backends.diffusion.explore import EXPLORE, FAR_TEMPERATURE, free_map, temperature_map, varied_starts
 from napari_semcolor.backends.spec import BackendSpec, Option
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.propagation import propagate
-from napari_semcolor.upsample import downsample, guided_upsample, working_shape
+from napari_semcolor.upsample import downsample, guided_upsample, resize_linear, working_shape
 
 #: long side the network runs at when the weights do not say (the first model was trained at 64 px
 #: for 128 px working images)
@@ -203,17 +203,22 @@ def default_temperature(hint_mask: np.ndarray) -> float:
     return TEMPERATURE if hint_mask.any() else TEMPERATURE_NO_HINTS
 
 
-def noise_temperature(hint_mask: np.ndarray, temperature: float | None, explore: float, pad: tuple[int, int] = (0, 0)):
+def noise_temperature(
+    hint_mask: np.ndarray, temperature: float | None, explore: float, pad: tuple[int, int] = (0, 0), free: np.ndarray | None = None,
+):
     """The sampler's temperature: a number, or with hints and ``explore`` > 0 a map (h + ph, w + pw).
 
     ``temperature`` (automatic when None) holds next to the hints; away from them the map rises
     to :data:`~napari_semcolor.backends.diffusion.explore.FAR_TEMPERATURE` (if higher) by the
-    freedom (:func:`~napari_semcolor.backends.diffusion.explore.freedom`) × ``explore``.
+    freedom × ``explore`` (``free``, resized to ``hint_mask``'s shape; default
+    :func:`~napari_semcolor.backends.diffusion.explore.freedom` of ``hint_mask``).
     """
     near = default_temperature(hint_mask) if temperature is None else float(temperature)
     if explore <= 0 or not hint_mask.any():
         return near
-    t = temperature_map(hint_mask, near, max(near, FAR_TEMPERATURE), explore)
+    if free is not None and free.shape != hint_mask.shape:
+        free = np.clip(resize_linear(free, hint_mask.shape), 0, 1)
+    t = temperature_map(hint_mask, near, max(near, FAR_TEMPERATURE), explore, free)
     return np.pad(t, ((0, pad[0]), (0, pad[1])), mode="edge")
 
 
@@ -267,8 +272,10 @@ class DiffusionBackend:
         job.check_cancel()
         appearance = model.in_channels > IN_CHANNELS  # 10-channel networks start from the appearance mix
         base, app = starting_point(job.L, job.hint_ab, job.hint_mask, prop, appearance, job.labels)
+        exploring = opts["explore"] > 0 and job.n_samples > 1 and job.hint_mask.any()
+        free = free_map(job.L, job.hint_ab, job.hint_mask, job.labels) if exploring else None
         starts, apps = varied_starts(
-            job.L, job.hint_ab, job.hint_mask, base, app, job.n_samples, seed=job.seed, strength=opts["explore"], labels=job.labels,
+            job.L, job.hint_ab, job.hint_mask, base, app, job.n_samples, seed=job.seed, strength=opts["explore"], labels=job.labels, free=free,
         )
         if not opts["network"]:  # diagnostic: the starting points alone, no sampling
             return honour_hints(starts, job.L, job.hint_ab, job.hint_mask, job.labels)
@@ -277,7 +284,7 @@ class DiffusionBackend:
         inputs = [net_inputs(job.L, job.hint_ab, job.hint_mask, s, net_size, a) for s, a in zip(starts, apps)]
         conds = [to_tensor_cond(i, model.multiple) for i in inputs]
         cond, (ph, pw) = torch.cat([c for c, _ in conds]), conds[0][1]
-        temperature = noise_temperature(inputs[0]["hint_mask"], opts["temperature"], opts["explore"], (ph, pw))
+        temperature = noise_temperature(inputs[0]["hint_mask"], opts["temperature"], opts["explore"], (ph, pw), free)
 
         def step(i: int, n: int, x0) -> None:
             job.report(0.05 + 0.9 * (i + 1) / n, f"diffusion step {i + 1}/{n}")

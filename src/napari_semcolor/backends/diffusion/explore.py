@@ -14,6 +14,11 @@ the hints and 1 far from them:
 Proposal 0 keeps ``base``, the best single guess. The freedom also raises the sampler's
 temperature far from the hints (:func:`temperature_map`), and since the freedom is 0 at the
 hints, the hints themselves still hold in every proposal.
+
+Gray hints are not dealt: "keep this neutral" is a statement about the region, not a colour to
+try elsewhere. A gray hint keeps its colour in every proposal, and the region it lies in (the
+caller's labels, or an automatic multi-Otsu segmentation) has no freedom: a substrate marked
+neutral stays neutral in every proposal, however far from the hint.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from scipy import ndimage
 
 from napari_semcolor.backends.diffusion.appearance import MIX, appearance_colours
 from napari_semcolor.propagation import propagate
+from napari_semcolor.regions import auto_regions
 
 #: the freedom is 0 within NEAR and 1 beyond FAR (fractions of the image's long side: 3 and
 #: 13 px at the 128 px working resolution)
@@ -31,13 +37,15 @@ NEAR, FAR = 0.02, 0.10
 EXPLORE = 0.6
 #: temperature far from the hints, reached where the freedom is 1 (at full ``explore``)
 FAR_TEMPERATURE = 1.0
+#: a hint patch of lower mean chroma than this is a gray ("keep neutral") hint
+GRAY_CHROMA = 2.0
 
 
-def freedom(hint_mask: np.ndarray, near: float = NEAR, far: float = FAR) -> np.ndarray:
+def freedom(hint_mask: np.ndarray, near: float = NEAR, far: float = FAR, *, neutral: np.ndarray | None = None) -> np.ndarray:
     """How free a pixel is to differ between proposals: 0 near the hints, 1 far away (smoothstep).
 
     ``near`` and ``far`` are distances as fractions of the long side; with no hints every pixel is
-    free (1).
+    free (1). Pixels where ``neutral`` (h, w bool: the regions of gray hints) is set have none.
     """
     mask = np.asarray(hint_mask) > 0
     if not mask.any():
@@ -45,32 +53,56 @@ def freedom(hint_mask: np.ndarray, near: float = NEAR, far: float = FAR) -> np.n
     side = max(mask.shape)
     d = ndimage.distance_transform_edt(~mask) / side
     t = np.clip((d - near) / (far - near), 0, 1)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    free = t * t * (3 - 2 * t)
+    if neutral is not None:
+        free = np.where(neutral, 0.0, free)
+    return free.astype(np.float32)
+
+
+def _patches(hint_ab: np.ndarray, hint_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hint patches (connected, labelled 1..n) and each one's mean a*b* (n, 2)."""
+    patches, n = ndimage.label(np.asarray(hint_mask) > 0)
+    colours = np.stack([ndimage.mean(hint_ab[..., c], patches, np.arange(1, n + 1)) for c in range(2)], -1).reshape(n, 2)
+    return patches, colours
+
+
+def neutral_regions(hint_ab: np.ndarray, hint_mask: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """Pixels (h, w bool) in a region of ``regions`` that holds a gray hint patch."""
+    patches, colours = _patches(hint_ab, hint_mask)
+    gray = np.flatnonzero(np.linalg.norm(colours, axis=-1) < GRAY_CHROMA) + 1
+    if gray.size == 0:
+        return np.zeros(patches.shape, bool)
+    held = np.unique(regions[np.isin(patches, gray)])
+    return np.isin(regions, held)
 
 
 def dealt_hints(hint_ab: np.ndarray, hint_mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The hint colours dealt out anew: every hint patch takes the mean colour of another one."""
-    patches, n = ndimage.label(np.asarray(hint_mask) > 0)
-    if n < 2:
+    """The hint colours dealt out anew: every coloured hint patch takes the mean colour of another
+    coloured one; gray ("keep neutral") patches stay gray."""
+    patches, colours = _patches(hint_ab, hint_mask)
+    coloured = np.flatnonzero(np.linalg.norm(colours, axis=-1) >= GRAY_CHROMA)
+    if coloured.size < 2:
         return hint_ab
-    colours = np.stack([ndimage.mean(hint_ab[..., c], patches, np.arange(1, n + 1)) for c in range(2)], -1)
-    order = rng.permutation(n)
-    if n > 1 and np.all(order == np.arange(n)):
+    order = rng.permutation(coloured.size)
+    if np.all(order == np.arange(coloured.size)):
         order = np.roll(order, 1)
-    table = np.concatenate([np.zeros((1, 2)), colours[order]]).astype(np.float32)
+    dealt = colours.copy()
+    dealt[coloured] = colours[coloured[order]]
+    table = np.concatenate([np.zeros((1, 2)), dealt]).astype(np.float32)
     return table[patches]
 
 
 def varied_starts(
     L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, base: np.ndarray, app: np.ndarray | None, n: int, *,
-    seed: int = 0, strength: float = EXPLORE, labels: np.ndarray | None = None,
+    seed: int = 0, strength: float = EXPLORE, labels: np.ndarray | None = None, free: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``n`` starting points and appearance guesses (n, h, w, 2; None without ``app``).
 
     Proposal 0 keeps ``base`` and ``app``. The others spread a permutation of the hint colours
     (:func:`dealt_hints`) the way ``base`` was made (``propagate``, mixed with the appearance
-    guess when ``app`` is given) and blend it in by :func:`freedom` × ``strength``: next to the
-    hints every proposal starts from ``base``.
+    guess when ``app`` is given) and blend it in by the freedom (``free``, default
+    :func:`freedom` of the hints) × ``strength``: next to the hints every proposal starts from
+    ``base``.
     """
     starts = np.repeat(base[None], n, axis=0).astype(np.float32)
     apps = None if app is None else np.repeat(app[None], n, axis=0).astype(np.float32)
@@ -80,7 +112,7 @@ def varied_starts(
     dealt = [dealt_hints(hint_ab, hint_mask, rng) for _ in range(n - 1)]
     h, w = L.shape
     spread = propagate(L, np.concatenate(dealt, axis=-1), hint_mask, labels).reshape(h, w, n - 1, 2)
-    weight = (strength * freedom(hint_mask))[..., None]
+    weight = (strength * (freedom(hint_mask) if free is None else free))[..., None]
     for k in range(1, n):
         other = spread[:, :, k - 1]
         if app is not None:
@@ -92,10 +124,21 @@ def varied_starts(
     return starts, apps
 
 
-def temperature_map(hint_mask: np.ndarray, near: float, far: float, strength: float = EXPLORE) -> np.ndarray:
-    """Noise temperature per pixel: ``near`` next to the hints, up to ``far`` away from them."""
-    free = np.clip(strength, 0, 1) * freedom(hint_mask)
+def free_map(L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """The freedom of a run: :func:`freedom` of the hints, none in the regions of gray hints
+    (``labels`` when given, else :func:`~napari_semcolor.regions.auto_regions` of ``L``)."""
+    patches, colours = _patches(hint_ab, hint_mask)
+    if not (np.linalg.norm(colours, axis=-1) < GRAY_CHROMA).any():
+        return freedom(hint_mask)
+    regions = auto_regions(L) if labels is None else np.asarray(labels)
+    return freedom(hint_mask, neutral=neutral_regions(hint_ab, hint_mask, regions))
+
+
+def temperature_map(hint_mask: np.ndarray, near: float, far: float, strength: float = EXPLORE, free: np.ndarray | None = None) -> np.ndarray:
+    """Noise temperature per pixel: ``near`` next to the hints, up to ``far`` away from them
+    (by the freedom ``free``, default :func:`freedom` of the hints)."""
+    free = np.clip(strength, 0, 1) * (freedom(hint_mask) if free is None else free)
     return (near + (far - near) * free).astype(np.float32)
 
 
-__all__ = ["freedom", "dealt_hints", "varied_starts", "temperature_map"]
+__all__ = ["freedom", "free_map", "neutral_regions", "dealt_hints", "varied_starts", "temperature_map"]
