@@ -111,7 +111,7 @@ def regions_shot():
     _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
     colour.labels_layer.value = regions
     sizes = np.bincount(np.asarray(regions.data).ravel().clip(0))
-    big = [int(k) for k in np.argsort(sizes)[::-1] if k > 0][:2]  # the two largest regions
+    big = [int(k) for k in np.argsort(sizes)[::-1] if k > 0][1:3]  # the two largest particles (the largest region is the substrate)
     for k, fill in zip(big, ("#d9a53b", "#3b7fd9"), strict=True):
         mode, value = colour.regions.rows[k]
         mode.value, value.value = "colour", fill

@@ -278,19 +278,21 @@ def test_temperature_rises_away_from_the_hints_only_when_exploring():
 def test_gray_hints_are_not_dealt_and_hold_their_region():
     from napari_semcolor.backends.diffusion.explore import dealt_hints, free_map
 
-    L = np.full((60, 60), 40, np.float32)
-    L[20:40, 20:40] = 80  # one bright object on a flat substrate
-    hint_ab = np.zeros((60, 60, 2), np.float32)
-    mask = np.zeros((60, 60), np.float32)
-    for (y, x), ab in zip([(2, 2), (2, 50), (50, 2)], [(0, 0), (40, 10), (-30, 30)], strict=True):
+    L = np.full((90, 90), 40, np.float32)  # a flat substrate with three bright objects A, B, C
+    for y, x in ((10, 10), (10, 60), (60, 60)):
+        L[y : y + 20, x : x + 20] = 80
+    hint_ab = np.zeros((90, 90, 2), np.float32)
+    mask = np.zeros((90, 90), np.float32)
+    # gray on the substrate, colours on A and B; C gets no hint
+    for (y, x), ab in zip([(50, 5), (18, 18), (18, 68)], [(0, 0), (40, 10), (-30, 30)], strict=True):
         mask[y : y + 2, x : x + 2], hint_ab[y : y + 2, x : x + 2] = 1, ab
     for seed in range(5):  # gray stays gray; the two colours swap
         dealt = dealt_hints(hint_ab, mask, np.random.default_rng(seed))
-        assert np.all(dealt[2:4, 2:4] == 0)
-        np.testing.assert_allclose(dealt[2, 50], (-30, 30))
+        assert np.all(dealt[50:52, 5:7] == 0)
+        np.testing.assert_allclose(dealt[18, 18], (-30, 30))
     free = free_map(L, hint_ab, mask)
-    assert free[50, 50] == 0  # the substrate holds a gray hint: neutral in every proposal, far or not
-    assert free[30, 30] > 0.9  # the unhinted object is free to differ
+    assert free[85, 85] < 0.2 and free[5, 85] < 0.2  # the substrate holds a gray hint: neutral far from it too
+    assert free[70, 70] > 0.9  # the unhinted object, behind its edge, is free to differ
 
 
 def test_a_substrate_marked_gray_stays_gray_in_every_proposal():

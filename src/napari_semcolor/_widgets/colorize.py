@@ -102,6 +102,8 @@ class ColorizeWidget(DockScrolls, Container):
         self.live.changed.connect(self._bind_live)
         self._on_backend()
         self._on_image()
+        self.settle_layout()
+        self.labels_layer.changed.connect(lambda *_: self.settle_layout())
 
     def _make_controls(self) -> None:
         from napari.layers import Image, Labels, Points
@@ -249,6 +251,7 @@ class ColorizeWidget(DockScrolls, Container):
         if not spec.proposals:  # no proposals to keep or read out
             self.proposals.set_layer(None)
         self._show_hints_note()
+        self.settle_layout()
 
     def _on_image(self, *_) -> None:
         """The image's own hints; the stack control only for images with planes (not 2D gray or RGB)."""

@@ -88,6 +88,10 @@ def place_above(layers, layer, below) -> None:
         layers.move(i, j + 1)
 
 
+#: widest a dock makes itself to show its rows whole (px); wider rows scroll sideways
+MAX_DOCK_WIDTH = 560
+
+
 class DockScrolls:
     """Mixin for a ``Container(scrollable=True)`` dock: napari docks the scroll area, not its content.
 
@@ -100,3 +104,22 @@ class DockScrolls:
     def native(self):
         """The scroll area (the widget that goes into the dock)."""
         return self.root_native_widget
+
+    def settle_layout(self, max_width: int = MAX_DOCK_WIDTH) -> None:
+        """Rows at their natural height (extra height goes below the last row, not between rows),
+        and a dock wide enough for its widest row, up to ``max_width`` (past it, a horizontal
+        scroll bar instead of rows cut off at the right edge). Call again when rows change."""
+        from qtpy.QtCore import Qt
+
+        scroll, content = self.root_native_widget, self.native_layout_widget
+        layout = content.layout()
+        if layout.count() and layout.itemAt(layout.count() - 1).spacerItem() is None:
+            layout.addStretch(1)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(content.minimumSizeHint().width() + bar + 4, max_width))
+
+    @property
+    def native_layout_widget(self):
+        """The widget inside the scroll area that holds the rows."""
+        return self.root_native_widget.widget()
