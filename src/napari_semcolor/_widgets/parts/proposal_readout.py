@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from magicgui.widgets import Container, Label, PushButton
 
-from napari_semcolor._widgets.common import notify_error
+from napari_semcolor._widgets.common import notify_error, wrap_text
 
 #: proposal swatches per row
 SWATCHES_PER_ROW = 8
@@ -41,6 +41,7 @@ class ProposalReadout:
         self.keep_button = PushButton(text="Keep this proposal", visible=False)
         self.keep_button.changed.connect(lambda *_: self.keep())
         self.suggest_label = Label(value="", label="suggest colours here", visible=False)
+        wrap_text(self.suggest_label)  # a long readout must not widen the dock past the screen
         self.suggest_swatches = Container(labels=False, visible=False, label=" ")
         self.swatch_buttons: list[PushButton] = []
         #: the colours under the cursor, one "#rrggbb" per proposal (empty until read)
