@@ -119,3 +119,32 @@ def test_hints_layer_carries_the_image_units(window, qtbot):
     layer = hints_dock._create()
     assert tuple(str(u) for u in layer.units) == tuple(str(u) for u in image.units)
     np.testing.assert_allclose(layer.scale, image.scale)
+
+
+def test_segment_hed_then_region_colours_then_run(window, qtbot):
+    viewer, widget = window
+    image = viewer.layers["SEM sample"]
+    for layer in (image, viewer.layers["SEM sample hints"]):  # a calibrated micrograph and its hints
+        layer.units = ("µm", "µm")
+    _, seg = viewer.window.add_plugin_dock_widget(PLUGIN, "Segment")
+    seg.preview.value = False
+    seg.image.value, seg.method.value = image, "hed"
+    seg.run()
+    name = "SEM sample regions (hed)"
+    qtbot.waitUntil(lambda: name in viewer.layers and seg.run_button.enabled, timeout=120_000)
+    regions = viewer.layers[name]
+    assert tuple(str(u) for u in regions.units) == tuple(str(u) for u in image.units)  # the scale bar keeps µm
+    assert viewer.layers.extent.units is not None  # no "Inconsistent units across layers"
+    widget.labels_layer.value = regions
+    _settle(qtbot)
+    assert viewer.window._qt_window.height() <= SCREEN[1]
+    sizes = np.bincount(np.asarray(regions.data).ravel().clip(0))
+    particle = [int(k) for k in np.argsort(sizes)[::-1] if k > 0][1]  # a particle: the largest region is the substrate, 0 the data bar
+    mode, colour = widget.regions.rows[particle]
+    mode.value, colour.value = "colour", "#2050e0"
+    result = _run(widget, viewer, qtbot, "SEM sample (propagate)")
+    names = [layer.name for layer in viewer.layers]
+    assert names.index(result.name) > names.index(name)  # seen above the regions, not under them
+    inside = np.asarray(regions.data) == particle
+    b = image_to_lab(result.data)[..., 2]
+    assert np.median(b[inside]) < -15  # the particle is the chosen blue
