@@ -14,6 +14,10 @@ zero makes pixels no hint can reach stay gray. No weights, no training.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from collections import OrderedDict
+
 import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
@@ -82,11 +86,103 @@ def affinity_graph(
     return (W + W.T).tocsr()
 
 
-def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float):
+class Graph:
+    """The image-only part of a propagation on one grid: affinity graph, Laplacians, a factorisation.
+
+    Built once per L* (and labels) by :func:`graph`; every solve on that grid reuses it. For hint
+    sets that change (live colouring), :meth:`solve` factorises the hint-independent Laplacian
+    once and answers each new hint set with one column of its inverse per new hint pixel.
+    """
+
+    #: at most this many inverse columns are kept (each is one float64 per pixel)
+    MAX_COLUMNS = 256
+
+    def __init__(self, L: np.ndarray, labels: np.ndarray | None = None):
+        self.shape = L.shape
+        self.W = affinity_graph(L, labels)
+        self._degree = np.asarray(self.W.sum(axis=1)).ravel()
+        self._laplacians: dict[float, sp.csr_matrix] = {}
+        self._lu = None
+        self._columns: dict[int, np.ndarray] = {}
+
+    def laplacian(self, leak: float) -> sp.csr_matrix:
+        """``diag(degree + leak) − W``, built once per ``leak``."""
+        if leak not in self._laplacians:
+            self._laplacians[leak] = (sp.diags(self._degree + leak) - self.W).tocsr()
+        return self._laplacians[leak]
+
+    def solve(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The hard-constraint solution of :func:`solve_propagation` (no ``x0``), from cached work.
+
+        With ``L₀ = laplacian(1e-6)``, the solution satisfies ``L₀ x = f`` with ``f`` non-zero
+        only at hint pixels, so ``x = G f`` with ``G`` the inverse's columns at the hint pixels and
+        ``G_hh f = values_h`` (a k × k system). Identical to the direct solve up to rounding.
+        """
+        n, c = values.shape
+        known = np.flatnonzero(mask)
+        if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
+            return solve_propagation(self.W, values, mask, laplacian=self.laplacian(1e-6))
+        G = self._inverse_columns(known)
+        f = np.linalg.solve(G[known], values[known].astype(np.float64))
+        out = G @ f
+        out[known] = values[known]
+        return out.astype(np.float32)
+
+    def _inverse_columns(self, known: np.ndarray) -> np.ndarray:
+        import scipy.sparse.linalg as spl
+
+        n = self.W.shape[0]
+        missing = [int(i) for i in known if int(i) not in self._columns]
+        if missing:
+            if self._lu is None:
+                self._lu = spl.splu(self.laplacian(1e-6).tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+            unit = np.zeros((n, len(missing)))
+            unit[missing, np.arange(len(missing))] = 1
+            columns = self._lu.solve(unit)
+            keep = set(int(i) for i in known)
+            for old in [i for i in self._columns if i not in keep][: max(0, len(self._columns) + len(missing) - self.MAX_COLUMNS)]:
+                del self._columns[old]  # oldest first (dicts keep insertion order)
+            for j, i in enumerate(missing):
+                self._columns[i] = columns[:, j]
+        return np.stack([self._columns[int(i)] for i in known], axis=1)
+
+
+_RECENT: OrderedDict[bytes, Graph] = OrderedDict()
+_ALIVE: weakref.WeakValueDictionary[bytes, Graph] = weakref.WeakValueDictionary()
+_RECENT_SIZE = 4
+
+
+def graph(L: np.ndarray, labels: np.ndarray | None = None) -> Graph:
+    """The :class:`Graph` of ``L`` (and ``labels``), built once while it is in use or recent.
+
+    Keyed by the arrays' content, so every stage of a run, and every run on the same image, shares
+    one: the last few stay cached, and any a caller holds (a Session) is found as long as it lives.
+    """
+    key = _digest(L, labels)
+    found = _RECENT.get(key) or _ALIVE.get(key)
+    if found is None:
+        found = Graph(L, labels)
+        _ALIVE[key] = found
+    _RECENT[key] = found
+    _RECENT.move_to_end(key)
+    while len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+    return found
+
+
+def _digest(L: np.ndarray, labels: np.ndarray | None) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for arr in (np.ascontiguousarray(L, np.float32), None if labels is None else np.ascontiguousarray(labels, np.int64)):
+        h.update(b"none" if arr is None else repr(arr.shape).encode() + arr.tobytes())
+    return h.digest()
+
+
+def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float, laplacian: sp.csr_matrix | None = None):
     # unknowns are the free pixels; hint pixels move to the right-hand side (hard constraints)
     free = ~known
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    laplacian = (sp.diags(degree + leak) - W).tocsr()
+    if laplacian is None:
+        degree = np.asarray(W.sum(axis=1)).ravel()
+        laplacian = (sp.diags(degree + leak) - W).tocsr()
     A = laplacian[free][:, free]
     rhs = -(laplacian[free][:, known] @ values[known].astype(np.float64))
     return A, rhs
@@ -94,13 +190,14 @@ def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float
 
 def solve_propagation(
     W: sp.csr_matrix, values: np.ndarray, mask: np.ndarray, *,
-    x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6,
+    x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6, laplacian: sp.csr_matrix | None = None,
 ) -> np.ndarray:
     """Fill ``values`` (n, c) away from ``mask`` (n,) by minimising the affinity-weighted differences.
 
     Pixels where ``mask`` is true keep their values (hard constraints). Without a starting guess
     ``x0`` the system is solved directly (sparse LU, fine up to a few 10⁵ pixels); with one,
     ``iterations`` of Jacobi-preconditioned CG refine it (the fine levels of :func:`propagate`).
+    ``laplacian`` (``diag(degree + leak) − W``) may be given when it is already known.
     Returns (n, c) float32.
     """
     import scipy.sparse.linalg as spl
@@ -114,7 +211,7 @@ def solve_propagation(
     free = ~known
     if not free.any():
         return out.astype(np.float32)
-    A, rhs = _system(W, values, known, leak)
+    A, rhs = _system(W, values, known, leak, laplacian)
     if x0 is None:
         lu = spl.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
         out[free] = lu.solve(np.ascontiguousarray(rhs))
@@ -163,31 +260,59 @@ def propagate(
     carries colour over long distances, and a few CG iterations at full resolution put the
     borders back where the edges are (a cascadic multigrid). With ``reach``, only that many CG
     iterations from zero are run: the values spread a short, edge-aware distance (for local
-    corrections).
+    corrections). The affinity graphs come from :func:`graph`, so repeated calls on the same L*
+    (the pipeline's stages, a :class:`~napari_semcolor.session.Session`) build each one once.
     """
     h, w = L.shape
     mask = mask > 0
     if not mask.any():
         return np.zeros(values.shape, np.float32)
-    x0 = None if reach is None else np.zeros((h * w, values.shape[-1]))
-    if reach is None and h * w > direct_limit and min(h, w) >= 4:
-        coarse = (h + 1) // 2, (w + 1) // 2
-        cvals, cmask = _coarsen_hints(values, mask, coarse)
+    if reach is not None:
+        return _propagate_near(graph(L, labels), values, mask, reach or 40)
+    x0 = None
+    if h * w > direct_limit and min(h, w) >= 4:
+        coarse = coarse_shape((h, w))
+        cvals, cmask = coarsen_hints(values, mask, coarse)
         clabels = None if labels is None else resize_nearest(labels, coarse)
         xc = propagate(downsample(L, coarse), cvals, cmask, clabels, cancel=cancel, direct_limit=direct_limit)
-        if labels is None:
-            x0 = resize_linear(xc, (h, w)).reshape(h * w, -1)
-        else:  # plain interpolation would blur colour across borders, and CG does not remove it
-            from napari_semcolor.regions import upsample_in_regions
-
-            x0 = upsample_in_regions(np.zeros_like(xc), xc, np.zeros((h, w), np.float32), clabels, labels).reshape(h * w, -1)
+        x0 = upsample_solution(xc, (h, w), clabels, labels).reshape(h * w, -1)
     check_cancel(cancel)
-    W = affinity_graph(L, labels)
-    flat = solve_propagation(W, values.reshape(h * w, -1), mask.ravel(), x0=x0, iterations=reach or 40, leak=1e-6 if reach is None else 1e-2)
+    g = graph(L, labels)
+    flat = solve_propagation(g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6))
     return flat.reshape(h, w, -1)
 
 
-def _coarsen_hints(values: np.ndarray, mask: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def coarse_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    """The next coarser grid of the cascade (half the size, rounded up)."""
+    return (shape[0] + 1) // 2, (shape[1] + 1) // 2
+
+
+def upsample_solution(xc: np.ndarray, shape: tuple[int, int], clabels: np.ndarray | None, labels: np.ndarray | None) -> np.ndarray:
+    """A coarse solution (h, w, c) brought to ``shape``: the fine level's starting guess."""
+    if labels is None:
+        return resize_linear(xc, shape)
+    # plain interpolation would blur colour across borders, and CG does not remove it
+    from napari_semcolor.regions import upsample_in_regions
+
+    return upsample_in_regions(np.zeros_like(xc), xc, np.zeros(shape, np.float32), clabels, labels)
+
+
+def _propagate_near(g: Graph, values: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
+    # CG from zero with a Jacobi preconditioner moves values one graph step per iteration, so
+    # only pixels within `iterations` steps of a hint ever change: solving on that neighbourhood
+    # alone gives the same iterates (up to summation order) at a fraction of the cost.
+    h, w = mask.shape
+    near = np.flatnonzero(ndimage.maximum_filter(mask.astype(np.uint8), size=2 * (iterations + 2) + 1))
+    sub = g.laplacian(1e-2)[near][:, near]
+    flat = values.reshape(h * w, -1)
+    part = solve_propagation(sub, flat[near], mask.ravel()[near], x0=np.zeros((near.size, flat.shape[1])), iterations=iterations, laplacian=sub)
+    out = np.zeros(flat.shape, np.float32)
+    out[near] = part
+    return out.reshape(values.shape)
+
+
+def coarsen_hints(values: np.ndarray, mask: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Hints (h, w, c) and mask (h, w) on the next coarser grid ``shape`` (:func:`coarse_shape`)."""
     # a coarse pixel is a hint if any pixel of its 2×2 block is; its value is the mean of those
     h, w = mask.shape
     H, W = shape[0] * 2, shape[1] * 2
