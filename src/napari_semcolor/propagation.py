@@ -25,6 +25,9 @@ from scipy import ndimage
 from napari_semcolor.errors import check_cancel
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
+#: grids up to this many pixels are solved directly (sparse LU); larger ones coarse-to-fine
+DIRECT_LIMIT = 70_000
+
 # half of the 8-neighbourhood: each undirected edge once
 _OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
@@ -104,6 +107,9 @@ class Graph:
         self._laplacians: dict[float, sp.csr_matrix] = {}
         self._lu = None
         self._columns: dict[int, np.ndarray] = {}
+        #: set by a live session: direct solves on this grid go through :meth:`solve` (the first
+        #: one costs as much as a direct solve, later ones a triangular solve per new hint pixel)
+        self.live = False
 
     def laplacian(self, leak: float) -> sp.csr_matrix:
         """``diag(degree + leak) − W``, built once per ``leak``."""
@@ -252,7 +258,7 @@ def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iteration
 
 def propagate(
     L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *,
-    cancel=None, direct_limit: int = 70_000, reach: int | None = None,
+    cancel=None, direct_limit: int = DIRECT_LIMIT, reach: int | None = None,
 ) -> np.ndarray:
     """Spread (h, w, c) ``values`` given where ``mask`` (h, w) is set over the image, edge-aware.
 
@@ -278,6 +284,8 @@ def propagate(
         x0 = upsample_solution(xc, (h, w), clabels, labels).reshape(h * w, -1)
     check_cancel(cancel)
     g = graph(L, labels)
+    if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
+        return g.solve(values.reshape(h * w, -1), mask.ravel()).reshape(h, w, -1)
     flat = solve_propagation(g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6))
     return flat.reshape(h, w, -1)
 
@@ -313,13 +321,12 @@ def _propagate_near(g: Graph, values: np.ndarray, mask: np.ndarray, iterations: 
 
 def coarsen_hints(values: np.ndarray, mask: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Hints (h, w, c) and mask (h, w) on the next coarser grid ``shape`` (:func:`coarse_shape`)."""
-    # a coarse pixel is a hint if any pixel of its 2×2 block is; its value is the mean of those
-    h, w = mask.shape
-    H, W = shape[0] * 2, shape[1] * 2
-    m = np.zeros((H, W), np.float32)
-    v = np.zeros((H, W, values.shape[-1]), np.float32)
-    m[:h, :w] = mask
-    v[:h, :w] = values * mask[..., None]
-    msum = m.reshape(shape[0], 2, shape[1], 2).sum(axis=(1, 3))
-    vsum = v.reshape(shape[0], 2, shape[1], 2, -1).sum(axis=(1, 3))
+    # a coarse pixel is a hint if any pixel of its 2×2 block is; its value is the mean of those.
+    # Only the (few) hint pixels are visited, so this costs nothing next to a solve.
+    ys, xs = np.nonzero(mask)
+    cy, cx = ys // 2, xs // 2
+    msum = np.zeros(shape, np.float32)
+    vsum = np.zeros(shape + values.shape[-1:], np.float32)
+    np.add.at(msum, (cy, cx), 1)
+    np.add.at(vsum, (cy, cx), values[ys, xs].astype(np.float32))
     return vsum / np.maximum(msum, 1)[..., None], msum > 0
