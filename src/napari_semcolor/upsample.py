@@ -141,8 +141,29 @@ def coefficients_at_rows(A: np.ndarray, B: np.ndarray, L_rows: np.ndarray, rows:
     """:func:`apply_coefficients` for the rows ``rows`` of a full-resolution image of ``shape``,
     given only those rows of its L* (``L_rows``), so the full L* never has to exist."""
     c = A.shape[-1]
-    AB = resize_linear(np.concatenate([A, B], axis=-1), shape, rows)  # one pass for both
-    return AB[..., :c] * (L_rows[..., None] / 100) + AB[..., c:]
+    # channel planes, so that every full-size step is a contiguous pass done in place
+    planes = np.ascontiguousarray(np.concatenate([A, B], axis=-1).transpose(2, 0, 1), np.float32)
+    x0, x1, wx = _axis_weights(planes.shape[2], shape[1])
+    y0, y1, wy = _axis_weights(planes.shape[1], shape[0])
+    y0, y1, wy = y0[rows], y1[rows], wy[rows]
+    need = np.union1d(y0, y1)  # only the input rows these output rows use
+    small = planes[:, need]
+    cols = small[:, :, x0]
+    cols += (small[:, :, x1] - cols) * wx  # columns first, on the few input rows
+    pos0, pos1 = np.searchsorted(need, y0), np.searchsorted(need, y1)
+    up = cols[:, pos1]
+    low = cols[:, pos0]
+    up -= low
+    up *= wy[None, :, None]
+    up += low  # whole rows blended: (2c, rows, W)
+    scaled = L_rows * np.float32(1 / 100)
+    out = np.empty(L_rows.shape + (c,), np.float32)
+    for k in range(c):
+        plane = up[k]
+        plane *= scaled
+        plane += up[c + k]
+        out[..., k] = plane
+    return out
 
 
 def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:
