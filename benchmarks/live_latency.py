@@ -77,7 +77,7 @@ def run_one(size: int, edits: int) -> dict:
     walls, cpus, current = [], [], list(hints)
     for i, h in enumerate(extra):  # even edits add a hint, odd ones move the last one
         current = current + [h] if i % 2 == 0 else current[:-1] + [h]
-        _, w, c = _timed(lambda: session.preview(current))
+        _, w, c = _timed(lambda hints=current: session.preview(hints))
         walls.append(w)
         cpus.append(c)
     r["edit_wall"], r["edit_cpu"] = statistics.median(walls), statistics.median(cpus)
@@ -95,16 +95,19 @@ def main() -> None:
         print(json.dumps(run_one(args.one, args.edits)))
         return
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    ref = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import live_latency as m; print(m.reference_seconds())", os.path.dirname(os.path.abspath(__file__))], capture_output=True, text=True, check=True, env=env)
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; reference (20 × 512² matmul, 1 thread): {float(ref.stdout):.3f} s")
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import live_latency as m; print(m.reference_seconds())"
+    ref = float(subprocess.run([sys.executable, "-c", code, here], capture_output=True, text=True, check=True, env=env).stdout)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at start: {load} on {os.cpu_count()} CPUs; reference (20 × 512² matmul, 1 thread): {ref:.3f} s")
     print("Times in seconds, wall (CPU). 'edit' = median preview latency per hint edit after the first run.\n")
     print("| image | colorize first run | colorize again | Session() | first preview | preview per edit | Session.colorize |")
     print("|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--edits", str(args.edits)], capture_output=True, text=True, check=True, env=env)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        cell = lambda k: f"{r[k + '_wall']:.3f} ({r[k + '_cpu']:.3f})"  # noqa: E731
-        print(f"| {size}² | {cell('first')} | {cell('again')} | {cell('init')} | {cell('preview1')} | {cell('edit')} | {cell('full')} |", flush=True)
+        command = [sys.executable, __file__, "--one", str(size), "--edits", str(args.edits)]
+        r = json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1])
+        cells = [f"{r[k + '_wall']:.3f} ({r[k + '_cpu']:.3f})" for k in ("first", "again", "init", "preview1", "edit", "full")]
+        print(f"| {size}² | " + " | ".join(cells) + " |", flush=True)
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
