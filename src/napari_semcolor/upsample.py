@@ -141,13 +141,12 @@ def coefficients_at_rows(A: np.ndarray, B: np.ndarray, L_rows: np.ndarray, rows:
     """:func:`apply_coefficients` for the rows ``rows`` of a full-resolution image of ``shape``,
     given only those rows of its L* (``L_rows``), so the full L* never has to exist."""
     c = A.shape[-1]
-    # channel planes, so that every full-size step is a contiguous pass done in place
-    planes = np.ascontiguousarray(np.concatenate([A, B], axis=-1).transpose(2, 0, 1), np.float32)
-    x0, x1, wx = _axis_weights(planes.shape[2], shape[1])
-    y0, y1, wy = _axis_weights(planes.shape[1], shape[0])
+    x0, x1, wx = _axis_weights(A.shape[1], shape[1])
+    y0, y1, wy = _axis_weights(A.shape[0], shape[0])
     y0, y1, wy = y0[rows], y1[rows], wy[rows]
     need = np.union1d(y0, y1)  # only the input rows these output rows use
-    small = planes[:, need]
+    # channel planes, so that every full-size step is a contiguous pass done in place
+    small = np.ascontiguousarray(np.concatenate([A[need], B[need]], axis=-1).transpose(2, 0, 1), np.float32)
     cols = small[:, :, x0]
     cols += (small[:, :, x1] - cols) * wx  # columns first, on the few input rows
     pos0, pos1 = np.searchsorted(need, y0), np.searchsorted(need, y1)
