@@ -56,9 +56,20 @@ def _hints(size: int, n: int, seed: int):
 
 
 def _image(size: int):
+    """The generator's particles; above 2048² the 2048² image enlarged with fresh detector noise
+    (the generator's smoothing filters grow with the image and take many minutes at 8192²)."""
+    import numpy as np
+
     from napari_semcolor.synthetic import make_sem
 
-    return make_sem((size, size), "particles", seed=1, n_objects=12).image
+    base = min(size, 2048)
+    image = make_sem((base, base), "particles", seed=1, n_objects=12).image
+    if size == base:
+        return image
+    k = -(-size // base)
+    big = np.repeat(np.repeat(image, k, axis=0), k, axis=1)[:size, :size].astype(np.int16)
+    big += np.random.default_rng(1).integers(-6, 7, big.shape, dtype=np.int16)
+    return np.clip(big, 0, 255).astype(image.dtype)
 
 
 def run_one(size: int, edits: int) -> dict:

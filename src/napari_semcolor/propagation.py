@@ -15,6 +15,7 @@ zero makes pixels no hint can reach stay gray. No weights, no training.
 from __future__ import annotations
 
 import hashlib
+import threading
 import weakref
 from collections import OrderedDict
 from functools import lru_cache
@@ -108,6 +109,7 @@ class Graph:
         self._laplacians: dict[float, sp.csr_matrix] = {}
         self._lu = None
         self._columns: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
         #: set by a live session: direct solves on this grid go through :meth:`solve` (the first
         #: one costs as much as a direct solve, later ones a triangular solve per new hint pixel)
         self.live = False
@@ -129,7 +131,8 @@ class Graph:
         known = np.flatnonzero(mask)
         if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
             return solve_propagation(self.W, values, mask, laplacian=self.laplacian(1e-6), shape=self.shape)
-        G = self._inverse_columns(known)
+        with self._lock:  # a preview and a background full run may share this graph
+            G = self._inverse_columns(known)
         f = np.linalg.solve(G[known], values[known].astype(np.float64))
         out = G @ f
         out[known] = values[known]
@@ -155,6 +158,7 @@ class Graph:
 _RECENT: OrderedDict[bytes, Graph] = OrderedDict()
 _ALIVE: weakref.WeakValueDictionary[bytes, Graph] = weakref.WeakValueDictionary()
 _RECENT_SIZE = 4
+_CACHE_LOCK = threading.Lock()
 
 
 def graph(L: np.ndarray, labels: np.ndarray | None = None) -> Graph:
@@ -164,14 +168,15 @@ def graph(L: np.ndarray, labels: np.ndarray | None = None) -> Graph:
     one: the last few stay cached, and any a caller holds (a Session) is found as long as it lives.
     """
     key = _digest(L, labels)
-    found = _RECENT.get(key) or _ALIVE.get(key)
-    if found is None:
-        found = Graph(L, labels)
-        _ALIVE[key] = found
-    _RECENT[key] = found
-    _RECENT.move_to_end(key)
-    while len(_RECENT) > _RECENT_SIZE:
-        _RECENT.popitem(last=False)
+    with _CACHE_LOCK:  # the dock's preview and a background full run may ask at the same time
+        found = _RECENT.get(key) or _ALIVE.get(key)
+        if found is None:
+            found = Graph(L, labels)
+            _ALIVE[key] = found
+        _RECENT[key] = found
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
     return found
 
 

@@ -44,7 +44,7 @@ from napari_semcolor.pipeline.write import full_resolution_ab
 from napari_semcolor.upsample import downsample, resize_nearest
 
 #: colorize() arguments that change the image-only work: a session call that changes one runs colorize() afresh
-IMAGE_KEYS = ("labels", "keep_gray", "nan", "percentiles", "working_size", "region_colors")
+IMAGE_KEYS = ("backend", "labels", "keep_gray", "nan", "percentiles", "working_size", "region_colors")
 #: colorize() arguments that belong to one call, not to the session
 CALL_KEYS = ("progress", "cancel", "out")
 
