@@ -209,7 +209,10 @@ def _f(t: np.ndarray) -> np.ndarray:
 
 def _finv(t: np.ndarray) -> np.ndarray:
     t3 = t * t * t
-    return np.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA)
+    low = ~(t3 > _EPS)  # the linear segment: only the darkest pixels, so computed only there
+    if low.any():
+        t3[low] = (116 * t[low] - 16) / _KAPPA
+    return t3
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -284,8 +287,10 @@ _LIN_TO_U8 = np.round(_linear_to_srgb(np.linspace(0, 1, _LUT_SIZE)) * 255).astyp
 
 
 def _linear_to_u8(lin: np.ndarray) -> np.ndarray:
-    idx = np.clip(lin, 0, 1) * np.float32(_LUT_SIZE - 1) + np.float32(0.5)
-    return _LIN_TO_U8[idx.astype(np.int32)]
+    idx = np.clip(lin, 0, 1)
+    idx *= np.float32(_LUT_SIZE - 1)
+    idx += np.float32(0.5)
+    return _LIN_TO_U8.take(idx.astype(np.int32))
 
 
 def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
@@ -313,7 +318,9 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
     out = np.empty(L.shape + (3,), np.uint8)
     for r0 in range(0, L.shape[0], chunk_rows):
         Lc = np.clip(L[r0 : r0 + chunk_rows], 0, 100)
-        abc = np.nan_to_num(ab[r0 : r0 + chunk_rows])
+        abc = ab[r0 : r0 + chunk_rows]
+        if not np.isfinite(abc).all():
+            abc = np.nan_to_num(abc)
         channels = _lab_to_linear_channels(Lc, abc[..., 0], abc[..., 1])  # as if all were in gamut
         bad = np.zeros(Lc.shape, bool)
         for channel in channels:

@@ -149,12 +149,13 @@ def coefficients_at_rows(A: np.ndarray, B: np.ndarray, L_rows: np.ndarray, rows:
     small = np.ascontiguousarray(np.concatenate([A[need], B[need]], axis=-1).transpose(2, 0, 1), np.float32)
     cols = small[:, :, x0]
     cols += (small[:, :, x1] - cols) * wx  # columns first, on the few input rows
-    pos0, pos1 = np.searchsorted(need, y0), np.searchsorted(need, y1)
-    up = cols[:, pos1]
-    low = cols[:, pos0]
-    up -= low
+    pos0 = np.searchsorted(need, y0)  # y1 is y0 + 1, the next row of `need` (or y0 itself, at weight 0)
+    step = np.empty_like(cols)  # next input row minus this one, on the few input rows
+    step[:, :-1] = cols[:, 1:] - cols[:, :-1]
+    step[:, -1] = 0
+    up = step[:, pos0]
     up *= wy[None, :, None]
-    up += low  # whole rows blended: (2c, rows, W)
+    up += cols[:, pos0]  # whole rows blended: (2c, rows, W)
     scaled = L_rows * np.float32(1 / 100)
     out = np.empty(L_rows.shape + (c,), np.float32)
     for k in range(c):
