@@ -209,7 +209,10 @@ def _f(t: np.ndarray) -> np.ndarray:
 
 def _finv(t: np.ndarray) -> np.ndarray:
     t3 = t * t * t
-    return np.where(t3 > _EPS, t3, (116 * t - 16) / _KAPPA)
+    low = ~(t3 > _EPS)  # the linear segment: only the darkest pixels, so computed only there
+    if low.any():
+        t3[low] = (116 * t[low] - 16) / _KAPPA
+    return t3
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -253,18 +256,21 @@ def gamut_scale(L: np.ndarray, ab: np.ndarray, *, iterations: int = 10) -> np.nd
     ab = np.asarray(ab, np.float32)
     scale = np.ones(L.shape, np.float32)
     out = ~_in_gamut(L, ab)
-    if not out.any():
-        return scale
-    Lo, abo = L[out], ab[out]
-    lo = np.zeros(Lo.shape, np.float32)
-    hi = np.ones(Lo.shape, np.float32)
+    if out.any():
+        scale[out] = _bisect_scale(L[out], ab[out], np.ones(int(out.sum()), np.float32), iterations)
+    return scale
+
+
+def _bisect_scale(L: np.ndarray, ab: np.ndarray, hi: np.ndarray, iterations: int) -> np.ndarray:
+    # largest s in [0, hi] with (L, s·ab) in gamut, by bisection, for 1D pixel arrays
+    lo = np.zeros(L.shape, np.float32)
+    hi = np.asarray(hi, np.float32).copy()
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        ok = _in_gamut(Lo, abo * mid[..., None])
+        ok = _in_gamut(L, ab * mid[..., None])
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid)
-    scale[out] = lo
-    return scale
+    return lo
 
 
 def _in_gamut(L: np.ndarray, ab: np.ndarray, tol: float = 1e-4) -> np.ndarray:
@@ -281,14 +287,18 @@ _LIN_TO_U8 = np.round(_linear_to_srgb(np.linspace(0, 1, _LUT_SIZE)) * 255).astyp
 
 
 def _linear_to_u8(lin: np.ndarray) -> np.ndarray:
-    idx = np.clip(lin, 0, 1) * np.float32(_LUT_SIZE - 1) + np.float32(0.5)
-    return _LIN_TO_U8[idx.astype(np.int32)]
+    idx = np.clip(lin, 0, 1)
+    idx *= np.float32(_LUT_SIZE - 1)
+    idx += np.float32(0.5)
+    return _LIN_TO_U8.take(idx.astype(np.int32))
 
 
 def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndarray:
     """Combine L* and a*b* into 8-bit sRGB whose L* equals ``L`` (|ΔL*| ≤ 1 after rounding).
 
-    Out-of-gamut colours are pulled in by lowering chroma at fixed L* and hue.
+    Out-of-gamut colours are pulled in by lowering chroma at fixed L* and hue
+    (:func:`gamut_scale`). The colour conversion runs once for all pixels and once more only for
+    those out of gamut.
 
     Parameters
     ----------
@@ -308,9 +318,19 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
     out = np.empty(L.shape + (3,), np.uint8)
     for r0 in range(0, L.shape[0], chunk_rows):
         Lc = np.clip(L[r0 : r0 + chunk_rows], 0, 100)
-        abc = np.nan_to_num(ab[r0 : r0 + chunk_rows])
-        abc = abc * gamut_scale(Lc, abc)[..., None]
-        for i, channel in enumerate(_lab_to_linear_channels(Lc, abc[..., 0], abc[..., 1])):
+        abc = ab[r0 : r0 + chunk_rows]
+        if not np.isfinite(abc).all():
+            abc = np.nan_to_num(abc)
+        channels = _lab_to_linear_channels(Lc, abc[..., 0], abc[..., 1])  # as if all were in gamut
+        bad = np.zeros(Lc.shape, bool)
+        for channel in channels:
+            bad |= (channel < -1e-4) | (channel > 1 + 1e-4)
+        if bad.any():  # only the out-of-gamut pixels are converted again, at their scaled chroma
+            Lo, abo = Lc[bad], abc[bad]
+            abo = abo * _bisect_scale(Lo, abo, np.ones(Lo.shape, np.float32), 10)[..., None]
+            for channel, fixed in zip(channels, _lab_to_linear_channels(Lo, abo[..., 0], abo[..., 1])):
+                channel[bad] = fixed
+        for i, channel in enumerate(channels):
             out[r0 : r0 + chunk_rows, :, i] = _linear_to_u8(channel)
     return out
 

@@ -141,8 +141,29 @@ def coefficients_at_rows(A: np.ndarray, B: np.ndarray, L_rows: np.ndarray, rows:
     """:func:`apply_coefficients` for the rows ``rows`` of a full-resolution image of ``shape``,
     given only those rows of its L* (``L_rows``), so the full L* never has to exist."""
     c = A.shape[-1]
-    AB = resize_linear(np.concatenate([A, B], axis=-1), shape, rows)  # one pass for both
-    return AB[..., :c] * (L_rows[..., None] / 100) + AB[..., c:]
+    x0, x1, wx = _axis_weights(A.shape[1], shape[1])
+    y0, y1, wy = _axis_weights(A.shape[0], shape[0])
+    y0, y1, wy = y0[rows], y1[rows], wy[rows]
+    need = np.union1d(y0, y1)  # only the input rows these output rows use
+    # channel planes, so that every full-size step is a contiguous pass done in place
+    small = np.ascontiguousarray(np.concatenate([A[need], B[need]], axis=-1).transpose(2, 0, 1), np.float32)
+    cols = small[:, :, x0]
+    cols += (small[:, :, x1] - cols) * wx  # columns first, on the few input rows
+    pos0 = np.searchsorted(need, y0)  # y1 is y0 + 1, the next row of `need` (or y0 itself, at weight 0)
+    step = np.empty_like(cols)  # next input row minus this one, on the few input rows
+    step[:, :-1] = cols[:, 1:] - cols[:, :-1]
+    step[:, -1] = 0
+    up = step[:, pos0]
+    up *= wy[None, :, None]
+    up += cols[:, pos0]  # whole rows blended: (2c, rows, W)
+    scaled = L_rows * np.float32(1 / 100)
+    out = np.empty(L_rows.shape + (c,), np.float32)
+    for k in range(c):
+        plane = up[k]
+        plane *= scaled
+        plane += up[c + k]
+        out[..., k] = plane
+    return out
 
 
 def guided_upsample(ab: np.ndarray, L_work: np.ndarray, L_full: np.ndarray, *, radius: int = 2, eps: float = 1e-3, chunk_rows: int = 1024) -> np.ndarray:

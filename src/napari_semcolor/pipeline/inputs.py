@@ -8,7 +8,7 @@ resolution), so a lazy input (memmap, dask, zarr) stays lazy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,15 @@ def prepare_inputs(image, hints: list[Hint] | None, labels, keep_gray, params: R
         Any input that does not fit the image or cannot be read, or a run too large for memory.
     """
     hints = list(hints or [])
+    return with_hints(prepare_image(image, labels, keep_gray, params, spec, in_memory_output=in_memory_output, hints=hints), hints)
+
+
+def prepare_image(image, labels, keep_gray, params: RunParams, spec: BackendSpec, *, in_memory_output: bool = True, hints=()) -> Inputs:
+    """:func:`prepare_inputs` without hints: the part that depends only on the image (cacheable).
+
+    ``hints`` are only checked here (before the image is read), not rasterised; add them with
+    :func:`with_hints`.
+    """
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
         image = np.asarray(image)
     if len(image.shape) >= 2:  # before anything full-size is allocated
@@ -104,24 +113,30 @@ def prepare_inputs(image, hints: list[Hint] | None, labels, keep_gray, params: R
     fills = regions.parse_region_colors(params.region_colors, labels)
     if keep_gray is not None and np.shape(keep_gray) != shape:
         raise SemcolorError(f"keep_gray has shape {np.shape(keep_gray)} but the image has shape {shape}")
-    hints_mod.validate(hints, shape)
+    hints_mod.validate(list(hints), shape)
     work = working_shape(shape, params.working_size or spec.working_size)
-    hint_ab, hint_mask = hints_mod.rasterize(hints, shape, work)
     return Inputs(
         image=image,
         shape=shape,
         tile_rows=rows,
         read_L=read_L,
-        hints=hints,
+        hints=[],
         labels=labels,
         fills=fills,
         keep_gray=keep_gray,
         work=work,
         L_work=downsample_rows(read_L, shape, work, chunk_rows=rows),
         labels_work=None if labels is None else resize_nearest(labels, work),
-        hint_ab=hint_ab,
-        hint_mask=hint_mask,
+        hint_ab=np.zeros(work + (2,), np.float32),
+        hint_mask=np.zeros(work, np.float32),
     )
+
+
+def with_hints(inputs: Inputs, hints: list[Hint] | None) -> Inputs:
+    """``inputs`` with ``hints`` (checked against the image) rasterised at the working resolution."""
+    hints = list(hints or [])
+    hint_ab, hint_mask = hints_mod.rasterize(hints, inputs.shape, inputs.work)  # validates
+    return replace(inputs, hints=hints, hint_ab=hint_ab, hint_mask=hint_mask)
 
 
 def validate_labels(labels, shape: tuple[int, int]) -> np.ndarray | None:

@@ -127,12 +127,19 @@ def colorize(
         nan=nan, percentiles=percentiles, region_colors=region_colors, same_gray=same_gray,
         one_color_per_region=one_color_flag(one_color_per_region, one_colour_per_region),
     )
-    model = get_backend(params.backend)
     report(0.0, "preparing")
 
     # 1. input and L*: checked data, L* and hints at working resolution
     inputs = prepare_inputs(image, hints, labels, keep_gray, params, spec, in_memory_output=out is None)
     check_cancel(cancel)
+    return run_prepared(inputs, params, spec, references, report, cancel, out, t0)
+
+
+def run_prepared(
+    inputs: Inputs, params: RunParams, spec, references: dict | None, report: Callable[[float, str], None], cancel, out, t0: float,
+) -> ColorizeResult:
+    """Stages 2–5 of :func:`colorize` on prepared inputs (a :class:`~napari_semcolor.session.Session` caches them)."""
+    model = get_backend(params.backend)
 
     # 2. backend: a*b* proposals at working resolution
     ab, job = propose(model, inputs, params, spec, references, report, cancel)
