@@ -71,3 +71,19 @@ def test_hint_dict_round_trip():
 def test_hint_from_a_bad_dict_is_a_clear_error(bad):
     with pytest.raises(SemcolorError, match="a hint is"):
         H.Hint.from_dict(bad)
+
+
+def test_a_file_that_is_not_a_hints_csv_gets_a_message(tmp_path):
+    import pytest
+
+    from napari_semcolor.errors import SemcolorError
+    from napari_semcolor.hints import read_csv
+
+    binary = tmp_path / "image.png"
+    binary.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(SemcolorError, match="not a text CSV"):
+        read_csv(binary)
+    infinite = tmp_path / "inf.csv"
+    infinite.write_text("y,x,r,g,b\ninf,3,255,0,0\n")
+    with pytest.raises(SemcolorError, match="line 2"):
+        read_csv(infinite)

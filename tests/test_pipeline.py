@@ -200,3 +200,11 @@ def test_parameters_are_checked_before_any_work(scene):
     for kwargs, match in (({"same_gray": 2}, "same_gray"), ({"options": {"stepz": 3}}, "no option"), ({"n_samples": 1.5}, "n_samples")):
         with pytest.raises(SemcolorError, match=match):
             colorize(Untouchable(), "propagate", **kwargs)
+
+
+@pytest.mark.parametrize("size", [0, 8, -5, 2.5, True])
+def test_a_working_size_too_small_or_not_whole_is_refused(size):
+    from napari_semcolor.errors import SemcolorError
+
+    with pytest.raises(SemcolorError, match="working_size"):
+        colorize(np.zeros((40, 40), np.uint8), "propagate", working_size=size)

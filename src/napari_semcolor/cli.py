@@ -145,21 +145,13 @@ def _check_output(path: str) -> None:
         raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
 
 
-def _read_hints(path: str) -> list:
-    """``hints.read_csv``, with a file that is not a text CSV of numbers said plainly."""
-    from napari_semcolor import hints as hints_mod
-
-    try:
-        return hints_mod.read_csv(path)
-    except (UnicodeDecodeError, OverflowError) as exc:  # e.g. an image given as --hints, or inf as a coordinate
-        raise SemcolorError(f"--hints {path}: not a CSV of y,x,r,g,b[,size] numbers ({exc})") from None
-
-
 def _common_params(args) -> dict:
     """The colorize() arguments that colorize and batch share, checked before any image is read."""
+    from napari_semcolor import hints as hints_mod
+
     return {
         "backend": args.backend,
-        "hints": _read_hints(args.hints) if args.hints else [],
+        "hints": hints_mod.read_csv(args.hints) if args.hints else [],
         "n_samples": args.samples,
         "seed": args.seed,
         "options": _parse_options(args.option, args.backend),

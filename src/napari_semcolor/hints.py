@@ -198,6 +198,8 @@ def read_csv(path: str | Path) -> list[Hint]:
             rows = list(csv.DictReader(f))
     except OSError as exc:
         raise SemcolorError(f"cannot read hints file {path}: {exc.strerror}") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:  # e.g. an image given as the hints file
+        raise SemcolorError(f"hints file {path} is not a text CSV with columns y,x,r,g,b[,size] ({exc})") from None
     need = {"y", "x", "r", "g", "b"}
     if rows and not need <= set(rows[0]):
         raise SemcolorError(f"hints file {path} needs the columns y,x,r,g,b (and optionally size); it has {list(rows[0])}")
@@ -207,7 +209,7 @@ def read_csv(path: str | Path) -> list[Hint]:
             rgb = tuple(float(row[k]) / 255 for k in "rgb")
             size = int(float(row.get("size") or 1))
             hints.append(Hint(int(float(row["y"])), int(float(row["x"])), rgb, size))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: inf as a coordinate
             raise SemcolorError(f"hints file {path}, line {line}: {exc}") from exc
         if not all(0 <= v <= 1 for v in rgb):
             raise SemcolorError(f"hints file {path}, line {line}: r, g, b must be in 0–255")

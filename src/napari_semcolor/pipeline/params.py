@@ -57,6 +57,10 @@ class RunParams:
     same_gray: float = 0.0
 
 
+#: smallest working resolution (long side, pixels): below it no backend has anything to work with
+MIN_WORKING_SIZE = 32
+
+
 def run_params(
     backend: str,
     *,
@@ -83,6 +87,8 @@ def run_params(
         raise SemcolorError(f"n_samples must be a whole number ≥ 1; got {n_samples!r}")
     if not 0 <= same_gray <= 1:
         raise SemcolorError(f"same_gray is a strength between 0 and 1; got {same_gray}")
+    if working_size is not None and (isinstance(working_size, bool) or not isinstance(working_size, (int, np.integer)) or working_size < MIN_WORKING_SIZE):
+        raise SemcolorError(f"working_size is the long side of the working resolution, a whole number ≥ {MIN_WORKING_SIZE}; got {working_size!r}")
     spec = get_spec(backend)
     params = RunParams(
         backend=backend,
