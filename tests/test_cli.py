@@ -171,3 +171,21 @@ def test_segment_leaves_the_data_bar_out_unless_told(tmp_path):
     out, whole = tifffile.imread(tmp_path / "out.tif"), tifffile.imread(tmp_path / "all.tif")
     assert not out[bar:].any() and out[:bar].any()
     assert whole[bar:].any()  # the bar's marks are regions only when asked
+
+
+def test_an_output_that_would_replace_an_input_is_refused(tmp_path, capsys):
+    gray = tmp_path / "g.png"
+    iio.imwrite(gray, np.full((16, 16), 128, np.uint8))
+    before = gray.read_bytes()
+    assert main(["colorize", str(gray), "-o", str(gray), "-q"]) == 2
+    assert "replace your data" in capsys.readouterr().err
+    (tmp_path / "h.csv").write_text("y,x,r,g,b\n1,1,255,0,0\n")
+    assert main(["colorize", str(gray), "-o", str(tmp_path / "out.png"), "--hints", str(tmp_path / "h.csv"), "--metadata", str(tmp_path / "h.csv"), "-q"]) == 2
+    assert "replace your data" in capsys.readouterr().err
+    labels = tmp_path / "r_1.png"  # -o r.png with 2 samples writes r_0.png and r_1.png
+    iio.imwrite(labels, np.zeros((16, 16), np.uint8))
+    assert main(["colorize", str(gray), "-o", str(tmp_path / "r.png"), "--samples", "2", "--labels", str(labels), "-q"]) == 2
+    assert "replace your data" in capsys.readouterr().err
+    assert main(["segment", str(gray), "-o", str(gray), "-q"]) == 2
+    assert "replace your data" in capsys.readouterr().err
+    assert gray.read_bytes() == before and (tmp_path / "h.csv").read_text().startswith("y,x")

@@ -126,7 +126,7 @@ def _segment(args) -> int:
     if wrong:
         flags = ", ".join("--" + k.replace("_", "-") for k in wrong)
         raise SemcolorError(f"{flags} do(es) not apply to --method {args.method}")
-    _check_output(args.output)
+    _check_output(args.output, (args.input,))
     labels = segment(read_image(args.input), args.method, databar=args.skip_databar, progress=_progress(args.quiet), nan=args.nan, **given)
     out_dtype = np.uint8 if labels.max() < 256 and args.output.lower().endswith(".png") else np.uint16 if labels.max() < 65536 else np.int32
     if args.output.lower().endswith(".png") and out_dtype == np.int32:
@@ -137,12 +137,16 @@ def _segment(args) -> int:
     return 0
 
 
-def _check_output(path: str) -> None:
-    """Refuse an output the writers cannot make before any work is done."""
+def _check_output(path: str, inputs: tuple = ()) -> None:
+    """Refuse an output the writers cannot make, or one that would overwrite an input, before any work is done."""
     from napari_semcolor.files.images import WRITE_SUFFIXES
 
     if Path(path).suffix.lower() not in WRITE_SUFFIXES:
         raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
+    out = Path(path).resolve()
+    for given in inputs:
+        if given and Path(given).resolve() == out:
+            raise SemcolorError(f"the output {path} is an input of this run: writing it would replace your data; choose another -o")
 
 
 def _common_params(args) -> dict:
@@ -173,7 +177,12 @@ def _colorize(args) -> int:
         "region_colors": _parse_region_colors(args.region_color, args.region_gray),
         "one_color_per_region": args.one_color_per_region or args.one_colour_per_region_old,
     }
-    _check_output(args.output)
+    sources = (args.input, args.labels, args.hints, args.from_sidecar, *(r.partition("=")[2] or r for r in args.reference))
+    n = args.samples
+    for i in range(n):  # several samples write OUT_0, OUT_1, …: none of them may be an input either
+        _check_output(str(numbered(args.output, i, n)), sources)
+    if args.metadata and Path(args.metadata).resolve() in {Path(s).resolve() for s in sources if s}:
+        raise SemcolorError(f"--metadata {args.metadata} is an input of this run: writing it would replace your data")
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
     pixel_size = None

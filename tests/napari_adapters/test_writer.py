@@ -35,3 +35,27 @@ def test_png_without_pixel_size_still_gets_a_sidecar(tmp_path):
     written = write_rgb(str(tmp_path / "x.png"), np.zeros((4, 5, 3), np.uint8), {"scale": [1, 1], "metadata": {"semcolor": {"backend": "propagate"}}})
     assert written[-1].endswith("x.png.json")
     assert json.loads((tmp_path / "x.png.json").read_text())["pixel_size_m"] is None
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png"])
+def test_the_writer_keeps_16_bit_gray_and_rgba_without_loss(tmp_path, suffix):
+    from napari_semcolor._napari.writer import write_rgb
+    from napari_semcolor.files.images import read_image
+
+    gray16 = (np.arange(48 * 64).reshape(48, 64) * 21).astype(np.uint16)  # values far above 255
+    write_rgb(str(tmp_path / f"g{suffix}"), gray16, {"scale": [1, 1]})
+    back = read_image(tmp_path / f"g{suffix}")
+    assert back.dtype == np.uint16 and np.array_equal(back, gray16)  # not saturated to 8 bits
+    rgba = np.random.default_rng(0).integers(0, 256, (8, 9, 4), dtype=np.uint8)
+    write_rgb(str(tmp_path / f"c{suffix}"), rgba, {"scale": [1, 1]})
+    assert np.array_equal(read_image(tmp_path / f"c{suffix}"), rgba)
+
+
+@pytest.mark.parametrize("data", [np.linspace(0, 1, 20).reshape(4, 5), np.zeros((4, 5), np.int32), np.zeros((4, 5, 3), np.uint16)])
+def test_the_writer_refuses_what_it_would_change_and_names_the_builtin_writer(tmp_path, data):
+    from napari_semcolor._napari.writer import write_rgb
+    from napari_semcolor.errors import SemcolorError
+
+    with pytest.raises(SemcolorError, match="napari builtins"):
+        write_rgb(str(tmp_path / "x.tif"), data, {"scale": [1, 1]})
+    assert not (tmp_path / "x.tif").exists()

@@ -1,17 +1,35 @@
-"""napari writer: an RGB result as TIFF (pixel size from the layer scale) or PNG, plus a JSON sidecar."""
+"""napari writer: an RGB result as TIFF (pixel size from the layer scale) or PNG, plus a JSON sidecar.
+
+It writes only what it can write without loss — 8-bit gray, RGB or RGBA, and 16-bit gray — and
+refuses anything else (floats, 32-bit, 16-bit colour) with a message, rather than squeezing a
+16-bit micrograph into 8 bits.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from napari_semcolor.errors import SemcolorError
 from napari_semcolor.files.images import to_metres, write_result
 
 
 def write_rgb(path: str, data, meta: dict) -> list[str]:
-    """npe2 single-layer writer for image layers; returns the paths written."""
+    """npe2 single-layer writer for image layers; returns the paths written.
+
+    Raises
+    ------
+    SemcolorError
+        Data it cannot write without loss; the message names napari's built-in writer.
+    """
     arr = np.asarray(data)
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8) if arr.max() > 1 else np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
+    colour = arr.ndim == 3 and arr.shape[-1] in (3, 4)
+    if not (arr.dtype == np.uint8 and (arr.ndim == 2 or colour) or arr.dtype == np.uint16 and arr.ndim == 2):
+        kind = f"{arr.dtype} data of shape {arr.shape}"
+        raise SemcolorError(
+            f"napari-semcolor's writer saves colour results and 8/16-bit gray images without loss; {kind} would lose "
+            "information. Save this layer with napari's built-in writer instead (File → Save Selected Layers…, "
+            "then choose 'napari builtins')."
+        )
     scale, units = list(meta.get("scale", [1, 1]))[-2:], list(meta.get("units") or ["pixel", "pixel"])[-2:]
     sizes = [to_metres(s, u) for s, u in zip(scale, units)]
     pixel_size = tuple(sizes) if all(s is not None for s in sizes) else None

@@ -27,9 +27,11 @@ def read_image(path: str | Path) -> np.ndarray:
             return tifffile.imread(path)
         import imageio.v3 as iio
 
-        return iio.imread(path)
+        # pillow reads every non-TIFF format we accept; letting imageio try all its plugins would
+        # answer a damaged file with install hints for video and DICOM readers
+        return iio.imread(path, plugin="pillow")
     except Exception as exc:  # the readers raise many types for damaged files
-        raise SemcolorError(f"could not read {path}: {exc}") from exc
+        raise SemcolorError(f"could not read {path}: it is not a readable {suffix[1:].upper()} image (damaged, or another format)") from exc
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
