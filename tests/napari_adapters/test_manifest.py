@@ -39,3 +39,17 @@ def test_segment_widget_is_in_the_manifest():
     assert commands["napari-semcolor.segment"] == "napari_semcolor._widgets.segment:SegmentWidget"
     assert any(w["display_name"] == "Segment" for w in manifest["contributions"]["widgets"])
     assert manifest["contributions"]["menus"]["napari/layers/segment"] == [{"command": "napari-semcolor.segment"}]
+
+
+def test_the_docks_are_in_napari_layers_menus(make_napari_viewer):
+    """Colourize under Layers → Visualize and Colour hints under Layers → Annotate, not only under Plugins."""
+    from napari._app_model import get_app_model
+
+    make_napari_viewer()  # registers the plugin's contributions with napari's app model
+    menus = get_app_model().menus
+    commands = {
+        menu: {getattr(item, "command", None) and item.command.id for item in menus.get_menu(menu)}
+        for menu in ("napari/layers/visualize", "napari/layers/annotate")
+    }
+    assert "napari-semcolor.colorize" in commands["napari/layers/visualize"]
+    assert "napari-semcolor.hints_widget" in commands["napari/layers/annotate"]
