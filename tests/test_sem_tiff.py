@@ -86,3 +86,25 @@ def test_a_flat_specimen_background_is_no_data_bar(radius):
 def test_a_burnt_in_bar_is_found_on_every_specimen(kind, shape):
     sem = make_sem(shape, kind, seed=2, databar=True)
     assert detect_databar(sem.image) == int(np.argmax((sem.labels == -1).any(axis=1)))
+
+
+def test_fib_image_without_scan_section_takes_hfw_over_columns_and_the_stated_databar(tmp_path, sem_with_bar):
+    h, w = sem_with_bar.image.shape
+    ini = f"[Beam]\nBeam=IRBeam\n[IRBeam]\nHFW=1.2e-05\n[EBeam]\nHFW=9e-06\n[Image]\nResolutionX={w}\nResolutionY={h - 30}\n"
+    tifffile.imwrite(tmp_path / "fib.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
+    img = read_sem_tiff(tmp_path / "fib.tif")
+    assert img.source == "fei" and img.pixel_size == pytest.approx((1.2e-5 / w, 1.2e-5 / w))  # the ion beam's field
+    assert img.databar_row == h - 30  # the metadata's image height, not a guess
+    ini = f"[Scan]\nPixelWidth=2e-09\n[PrivateFei]\nDatabarHeight=25\n[Image]\nResolutionX={w}\n"
+    tifffile.imwrite(tmp_path / "bar.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
+    assert read_sem_tiff(tmp_path / "bar.tif").databar_row == h - 25
+
+
+@pytest.mark.parametrize("unit", ["µm", "?m", "um"])
+def test_zeiss_width_over_columns_and_units_with_a_lost_micro_sign(tmp_path, sem_with_bar, unit):
+    w = sem_with_bar.image.shape[1]
+    text = f"0\r\nAP_WIDTH\r\nWidth = 12.0 {unit}\r\nAP_WD\r\nWD = 8.5 mm\r\n"
+    # Zeiss software writes Latin-1 bytes (µ is 0xB5), which is not ASCII
+    tifffile.imwrite(tmp_path / "zeiss.tif", sem_with_bar.image, extratags=[(34118, "B", 0, text.encode("latin-1") + b"\0", True)])
+    img = read_sem_tiff(tmp_path / "zeiss.tif")
+    assert img.source == "zeiss" and img.pixel_size == pytest.approx((12e-6 / w, 12e-6 / w))

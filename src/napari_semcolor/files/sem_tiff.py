@@ -1,8 +1,13 @@
 """SEM TIFF files: pixel size from the instrument's metadata, and the instrument data bar.
 
-Pixel size, in order of trust: FEI/Thermo Fisher ``[Scan] PixelWidth/PixelHeight`` (metres, tags
-34680/34682), Zeiss ``AP_PIXEL_SIZE`` / ``AP_IMAGE_PIXEL_SIZE`` (tag 34118), then the plain TIFF
-``XResolution``/``YResolution`` with ``ResolutionUnit`` (inch or centimetre). The data bar is the
+Pixel size, in order of trust: FEI/Thermo Fisher ``[Scan]`` (or ``[EScan]``) ``PixelWidth/PixelHeight``
+(metres, tags 34680/34682), else the horizontal field width of the beam in use (``[Beam] Beam``
+names ``[EBeam]`` or ``[IRBeam]``, FIB images) over ``[Image] ResolutionX``; Zeiss
+``AP_PIXEL_SIZE`` / ``AP_IMAGE_PIXEL_SIZE`` (tag 34118), else ``AP_WIDTH`` over the image width;
+then the plain TIFF ``XResolution``/``YResolution`` with ``ResolutionUnit`` (inch or centimetre).
+Units written ``?m`` or ``Âµm`` (a µ lost in an encoding) are read as µm. Where FEI metadata says
+where the data bar is (``[PrivateFei] DatabarHeight``, or the image taller than ``[Image]
+ResolutionY``), that is used instead of detecting it. The data bar is the
 strip at the bottom that many instruments burn into the image (a flat background with text and a
 scale bar); :func:`detect_databar` finds where it starts so it can be kept gray, not cropped away.
 """
@@ -16,7 +21,8 @@ import numpy as np
 
 from napari_semcolor.errors import SemcolorError
 
-_TO_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9, "pm": 1e-12}
+# "?m" and "Âµm": a µ lost between Latin-1 and UTF-8 in the instrument's software
+_TO_METRES = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "?m": 1e-6, "Âµm": 1e-6, "nm": 1e-9, "pm": 1e-12}
 
 
 @dataclass
@@ -77,9 +83,11 @@ def read_sem_tiff(path: str | Path, *, lazy: bool = False) -> SemImage:
     except (OSError, ValueError, tifffile.TiffFileError) as exc:
         raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
     image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
-    image.pixel_size, image.source = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss) or _tiff_pixel_size(tags) or (None, "")
+    width = data.shape[1] if data.ndim >= 2 else 0
+    image.pixel_size, image.source = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags) or (None, "")
     gray = data if data.ndim == 2 else None
-    image.databar_row = detect_databar(gray) if gray is not None else None
+    stated = _fei_databar_row(fei, data.shape[0]) if gray is not None else None
+    image.databar_row = stated if stated is not None else detect_databar(gray) if gray is not None else None
     return image
 
 
@@ -96,22 +104,51 @@ def _memmap(tif):
         return None
 
 
+def _positive(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
 def _fei_pixel_size(meta: dict):
     scan = meta.get("Scan") or meta.get("EScan") or {}
-    px, py = scan.get("PixelWidth"), scan.get("PixelHeight", scan.get("PixelWidth"))
-    if isinstance(px, (int, float)) and px > 0:
-        return (float(py), float(px)), "fei"
+    px, py = _positive(scan.get("PixelWidth")), _positive(scan.get("PixelHeight", scan.get("PixelWidth")))
+    if px:
+        return (py or px, px), "fei"
+    # no [Scan] (FIB images): the horizontal field width of the beam in use over the pixels across
+    beam = str((meta.get("Beam") or {}).get("Beam", "")).strip()
+    columns = _positive((meta.get("Image") or {}).get("ResolutionX"))
+    for section in (beam, "EBeam", "IRBeam", "IBeam"):
+        hfw = _positive((meta.get(section) or {}).get("HFW")) if section else None
+        if hfw and columns:
+            size = hfw / columns
+            return (size, size), "fei"
     return None
 
 
-def _zeiss_pixel_size(meta: dict):
+def _fei_databar_row(meta: dict, height: int) -> int | None:
+    """First data-bar row as the FEI metadata states it, or None if it does not."""
+    bar = _positive((meta.get("PrivateFei") or {}).get("DatabarHeight"))
+    rows = _positive((meta.get("Image") or {}).get("ResolutionY"))
+    if bar and 0 < bar < height:
+        return int(height - bar)
+    if rows and rows < height:
+        return int(rows)
+    return None
+
+
+def _zeiss_pixel_size(meta: dict, width: int = 0):
     for key in ("ap_image_pixel_size", "ap_pixel_size"):
         entry = meta.get(key)
-        if entry and len(entry) >= 3 and isinstance(entry[1], (int, float)) and entry[1] > 0:
+        if entry and len(entry) >= 3 and _positive(entry[1]):
             factor = _TO_METRES.get(str(entry[2]).strip())
             if factor:
                 size = float(entry[1]) * factor
                 return (size, size), "zeiss"
+    entry = meta.get("ap_width")  # the field of view across ("Width = 11.43 µm") over the pixels
+    if width and entry and len(entry) >= 3 and _positive(entry[1]):
+        factor = _TO_METRES.get(str(entry[2]).strip())
+        if factor:
+            size = float(entry[1]) * factor / width
+            return (size, size), "zeiss"
     return None
 
 
