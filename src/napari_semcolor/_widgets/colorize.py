@@ -384,7 +384,9 @@ class ColorizeWidget(DockScrolls, Container):
             self._live_layer = self.hints.value
             self._live_layer.events.data.connect(self._on_hints_edited)
 
-    def _on_hints_edited(self, *_) -> None:
+    def _on_hints_edited(self, event=None) -> None:
+        if str(getattr(event, "action", "")) in ("adding", "removing", "changing"):
+            return  # napari announces an edit before making it: answer the one after
         if not _spec(self.backend.value).live:
             fast = [name for name in _backend_choices() if _spec(name).live]
             self.status.value = f"live mode is for the fast backends ({', '.join(fast)})"
