@@ -64,8 +64,10 @@ def place(layer, data, scale, translate, metadata: dict) -> None:
     """Put ``data`` into ``layer`` in place (its shape may change: preview ↔ full) at ``scale``/``translate``."""
     layer.metadata = metadata
     layer.data = data
-    layer.scale = scale
-    layer.translate = translate
+    if not np.allclose(layer.scale, scale):  # preview → preview: unchanged, spare napari a refresh
+        layer.scale = scale
+    if not np.allclose(layer.translate, translate):
+        layer.translate = translate
 
 
 class LiveColouring:
