@@ -151,7 +151,8 @@ def test_live_edit_during_a_run_cancels_it_and_runs_again_with_the_latest_hints(
     points.feature_defaults[HINT_FEATURE] = "#e61a1a"
     points.add(np.array([40.0, 40.0]))  # a red hint arrives while that run is running
     qtbot.waitUntil(lambda: cancelled.is_set(), timeout=10_000)
-    qtbot.waitUntil(lambda: "sem (propagate)" in viewer.layers and widget.run_button.enabled, timeout=30_000)
+    # the red hint's preview comes first, then its full-resolution run replaces it
+    qtbot.waitUntil(lambda: not widget.live_part.busy and viewer.layers["sem (propagate)"].metadata["semcolor"]["resolution"] == "full", timeout=30_000)
     assert len(calls) == 2  # the cancelled run, then one re-run
     out = viewer.layers["sem (propagate)"]
     assert len(out.metadata["semcolor"]["hints"]) == n + 2  # both edits, the latest included

@@ -22,7 +22,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, 
 from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
 from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
-from napari_semcolor._widgets.parts.debounce import Debouncer
+from napari_semcolor._widgets.parts.live import FULL, PREVIEW, LiveColouring, place
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
@@ -30,10 +30,6 @@ from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
-
-#: wait this long after the last hint edit before re-running (ms)
-LIVE_DELAY_MS = 300
-
 
 def no_hints_note(backend: str, automatic: list[str]) -> str:
     """What Run does with no hints for a backend that needs them, and what to do instead."""
@@ -91,8 +87,7 @@ class ColorizeWidget(DockScrolls, Container):
         self.backend_options = BackendOptions(self, after=self.seed)
         self._output = None  # the layer the last run wrote (live re-runs update it)
         self._live_layer = None
-        self._live_pending = False
-        self._live = Debouncer(lambda: self.run(live=True), LIVE_DELAY_MS)
+        self.live_part = LiveColouring(self)  # preview first, full resolution after
         self.run_button.changed.connect(lambda *_: self.run())
         self.labels_layer.changed.connect(self.regions.fill)
         self.backend.changed.connect(self._on_backend)
@@ -134,11 +129,12 @@ class ColorizeWidget(DockScrolls, Container):
         self.databar_gray = _checkbox("keep the instrument data bar gray", "data bar", True)
 
     # -- actions ---------------------------------------------------------------------------
-    def run(self, *_, live: bool = False):
+    def run(self, *_, live: bool = False, edit: int | None = None):
         """Start a colourization in a thread worker; returns the worker (None if input is bad).
 
         The result goes to a new layer when *keep previous results* is ticked, except for live
-        re-runs, which update the layer of the run before.
+        re-runs, which update the layer of the run before (its preview). A live run started for
+        hint edit number ``edit`` is not shown if a newer edit came in meanwhile.
         """
         from napari_semcolor.pipeline import colorize, colorize_stack
 
@@ -147,12 +143,16 @@ class ColorizeWidget(DockScrolls, Container):
         except SemcolorError as exc:
             self.runner.notify_error(str(exc))
             return None
-        source, lead = job.pop("source"), job.pop("lead")
-        function = colorize_stack if job.pop("whole_stack") else colorize
+        source, lead, whole_stack = job.pop("source"), job.pop("lead"), job.pop("whole_stack")
+        function = colorize_stack if whole_stack else colorize
         new_layer = bool(self.keep_previous.value) and not live
         gray = _spec(job["backend"]).needs_hints and not job["hints"]
+        if live and not whole_stack:
+            function, job = self.live_part.full_call({**job, "source": source, "lead": lead, "whole_stack": False})
 
         def show(result):
+            if edit is not None and edit != self.live_part.edits:
+                return "hints changed: running again"  # its preview is newer than this result
             done = self._add_result(source, result, new_layer=new_layer, live=live, lead=lead)
             return f"{done}; no hints, so the result is gray" if gray else done
 
@@ -329,9 +329,12 @@ class ColorizeWidget(DockScrolls, Container):
         if new_layer:
             layer = self.viewer.add_image(data, name=free_name([layer.name for layer in self.viewer.layers], name), **kwargs)
         else:
-            if live and self._output is not None and self._output in self.viewer.layers:
-                name = self._output.name
-            layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
+            kwargs["metadata"]["semcolor"]["resolution"] = FULL
+            if live and self._output is not None and self._output in self.viewer.layers and self._output.data.ndim == data.ndim:
+                layer = self._output  # its preview: replaced in place (shape and scale change)
+                place(layer, data, kwargs["scale"], kwargs["translate"], kwargs["metadata"])
+            else:
+                layer = update_or_add(self.viewer, name, data, self.viewer.add_image, **kwargs)
         self._output = layer
         if len(result.rgb) > 1:  # the slider of the leading axis reads "proposal", not "-3"
             layer.axis_labels = ("proposal", *layer.axis_labels[1:])
@@ -342,9 +345,32 @@ class ColorizeWidget(DockScrolls, Container):
         return f"done in {result.metadata['seconds']:.1f} s"
 
     def _on_finished(self) -> None:
-        if self._live_pending:  # an edit came in while running: run again with the new hints
-            self._live_pending = False
-            self._live.trigger()
+        self.live_part.runner_idle()  # a live full run that waited for this one starts now
+
+    def show_preview(self, job: dict, preview) -> None:
+        """Show a live preview in the output layer, placed exactly over the image."""
+        import numpy as np
+
+        source = job["source"]
+        name = f"{source.name} ({job['backend']})"
+        metadata = {"backend": job["backend"], "resolution": PREVIEW, "preview_scale": list(preview.scale)}
+        kwargs = output_kwargs(source, name, metadata, 1)
+        kwargs["scale"] = list(np.asarray(kwargs["scale"]) * preview.scale)
+        kwargs["translate"] = list(np.asarray(kwargs["translate"]) + np.asarray(source.scale[-2:]) * preview.translate)
+        layer = self._output if self._output is not None and self._output in self.viewer.layers else None
+        layer = layer or (self.viewer.layers[name] if name in self.viewer.layers else None)
+        if layer is not None and layer.rgb and layer.data.ndim == 3:
+            place(layer, preview.rgb, kwargs["scale"], kwargs["translate"], kwargs["metadata"])
+        else:
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            layer = self.viewer.add_image(preview.rgb, **kwargs)
+        self._output = layer
+        regions = self.labels_layer.value
+        if regions is not None and regions in self.viewer.layers and regions.visible:
+            place_above(self.viewer.layers, layer, regions)
+        self.proposals.set_layer(None)
+        self.status.value = "preview (full resolution follows)"
 
     # -- live mode -------------------------------------------------------------------------
     def _bind_live(self, *_) -> None:
@@ -352,18 +378,18 @@ class ColorizeWidget(DockScrolls, Container):
         if self._live_layer is not None:
             self._live_layer.events.data.disconnect(self._on_hints_edited)
             self._live_layer = None
+        if not self.live.value:
+            self.live_part.stop()
         if self.live.value and self.hints.value is not None:
             self._live_layer = self.hints.value
             self._live_layer.events.data.connect(self._on_hints_edited)
 
-    def _on_hints_edited(self, *_) -> None:
+    def _on_hints_edited(self, event=None) -> None:
+        if str(getattr(event, "action", "")) in ("adding", "removing", "changing"):
+            return  # napari announces an edit before making it: answer the one after
         if not _spec(self.backend.value).live:
             fast = [name for name in _backend_choices() if _spec(name).live]
             self.status.value = f"live mode is for the fast backends ({', '.join(fast)})"
             return
-        if self.runner.running:  # running: stop it, run again after
-            self._live_pending = True
-            self.runner.cancel(reason="hints changed: running again")
-            return
-        self._live.trigger()
+        self.live_part.edited()
 

@@ -1,0 +1,116 @@
+"""The Colourize dock's live latency, driven like a user: a hint added to the Points layer → the
+output layer's data changing (the preview), and → the full-resolution result replacing it.
+
+A real napari window (run it under Xvfb), the real dock in live mode with ``propagate``, one
+image per size (the bundled generator's particles; 2048² is the 1024² image enlarged 2 × 2 with
+``np.kron``, since generating it directly is slow). Per size: one warm-up edit (the session's
+first run: L*, the graph and its factorisation), then ``--edits`` edits, each waiting until the
+full result is shown; the medians are printed as a markdown table with the load average.
+
+    xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/dock_latency.py [--sizes 512 2048] [--edits 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+COLOURS = ["#e61a1a", "#1a4de6", "#20b040", "#e6b01a", "#b01ae6", "#1ab0e6"]
+
+
+def _image(size: int) -> np.ndarray:
+    from napari_semcolor.synthetic import make_sem
+
+    if size <= 1024:
+        return make_sem((size, size), "particles", seed=1).image
+    base = make_sem((1024, 1024), "particles", seed=1).image
+    k = size // 1024
+    return np.kron(base, np.ones((k, k), base.dtype))
+
+
+def _wait(app, condition, timeout: float = 120.0) -> None:
+    """Run the Qt event loop (idle, not spinning: the workers get the CPU) until ``condition()``."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    loop, timer = QEventLoop(), QTimer()
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    timer.start(5)
+    deadline = time.perf_counter() + timeout
+    QTimer.singleShot(int(timeout * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+    if not condition() and time.perf_counter() >= deadline:
+        raise TimeoutError("the dock did not answer in time")
+
+
+def measure(viewer, app, size: int, edits: int) -> dict:
+    """Seconds from each edit to the preview and to the full result (first edit apart)."""
+    from napari_semcolor._widgets.hints_layer import make_hints_layer, set_hint_color
+
+    image = viewer.add_image(_image(size), name=f"sem{size}")
+    points = make_hints_layer(viewer, image, COLOURS[0])  # the default hint size, as a user gets it
+    dock_widget, dock = viewer.window.add_plugin_dock_widget("napari-semcolor", "Colourize")
+    dock.image.value, dock.hints.value, dock.backend.value = image, points, "propagate"
+    dock.live.value = True
+    events: list[tuple[float, str]] = []
+    watched = []
+
+    def on_data(*_):
+        events.append((time.perf_counter(), dock._output.metadata["semcolor"]["resolution"]))
+
+    def done() -> bool:
+        out = dock._output
+        if out is not None and out not in watched:
+            watched.append(out)
+            out.events.data.connect(on_data)
+            events.append((time.perf_counter(), out.metadata["semcolor"]["resolution"]))  # new layer: its data just appeared
+        return out is not None and not dock.live_part.busy and out.metadata["semcolor"]["resolution"] == "full"
+
+    rng = np.random.default_rng(size)
+    rows = []
+    for k in range(edits + 1):
+        events.clear()
+        set_hint_color(points, COLOURS[k % len(COLOURS)])
+        t0 = time.perf_counter()
+        points.add(rng.uniform(0.1, 0.9, 2) * size)
+        _wait(app, done)
+        preview = next((t for t, r in events if r == "preview"), float("nan"))
+        full = max(t for t, r in events if r == "full")
+        rows.append((preview - t0, full - t0))
+    viewer.window.remove_dock_widget(dock_widget)
+    viewer.layers.clear()
+    return {"size": size, "first": rows[0], "preview": statistics.median(r[0] for r in rows[1:]), "full": statistics.median(r[1] for r in rows[1:]), "n": edits}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
+    parser.add_argument("--edits", type=int, default=5)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    viewer = napari.Viewer(show=True)
+    app = QApplication.instance()
+    load = os.getloadavg()
+    results = [measure(viewer, app, size, args.edits) for size in args.sizes]
+    load_after = os.getloadavg()
+    viewer.close()
+    fmt = " ".join
+    print(f"load average (1, 5, 15 min): before {fmt(f'{v:.2f}' for v in load)}, after {fmt(f'{v:.2f}' for v in load_after)}; {os.cpu_count()} CPUs\n")
+    print("| image | edit → preview (median) | edit → full result (median) | first edit: preview / full | edits |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        first_preview, first_full = r["first"]
+        print(f"| {r['size']}² | {r['preview'] * 1000:.0f} ms | {r['full']:.2f} s | {first_preview * 1000:.0f} ms / {first_full:.2f} s | {r['n']} |")
+
+
+if __name__ == "__main__":
+    main()
