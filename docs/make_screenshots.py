@@ -10,6 +10,7 @@ Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/im
 * ``napari_regions.png``    HED regions of the sample, two of them given colours in the region table, Run
 * ``napari_error.png``      nst without a reference: the message the dock shows (the canvas keeps its size)
 * ``napari_proposals.png``  four diffusion proposals, with "suggest colours here" for a particle
+* ``napari_live.png``       live mode: a hint added by a click, its preview, then the full result
 * ``demo_propagate.png``    the sample and its propagate result side by side (no napari chrome)
 
 Every shot is checked before it is saved: a canvas that is blank or all one colour stops the
@@ -143,6 +144,21 @@ def error_shot():
     viewer.close()
 
 
+def live_shot():
+    """Live mode on the sample: one hint added as a click would, preview first, then the full result."""
+    viewer, image, hints = _viewer()
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.live.value = True
+    layer_name = "SEM sample (propagate)"
+    hints.add([[60.0, 700.0]])  # a new hint on the substrate, top right, in the layer's current colour
+    _wait(lambda: layer_name in viewer.layers)
+    first = viewer.layers[layer_name].metadata["semcolor"]["resolution"]
+    _wait(lambda: viewer.layers[layer_name].metadata["semcolor"]["resolution"] == "full" and colour.run_button.enabled)
+    print(f"live: first shown {first!r}, then 'full' {viewer.layers[layer_name].data.shape}")
+    _save(viewer, "napari_live.png")
+    viewer.close()
+
+
 def proposals_shot():
     from napari_semcolor.proposals import colors_at
 
@@ -240,6 +256,7 @@ def main() -> None:
     segment_shot()
     regions_shot()
     error_shot()
+    live_shot()
     proposals_shot()
 
 
