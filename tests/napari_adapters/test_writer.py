@@ -59,3 +59,14 @@ def test_the_writer_refuses_what_it_would_change_and_names_the_builtin_writer(tm
     with pytest.raises(SemcolorError, match="napari builtins"):
         write_rgb(str(tmp_path / "x.tif"), data, {"scale": [1, 1]})
     assert not (tmp_path / "x.tif").exists()
+
+
+def test_a_live_preview_is_not_saved_as_if_it_were_the_result(tmp_path):
+    from napari_semcolor._napari.writer import write_rgb
+    from napari_semcolor.errors import SemcolorError
+
+    meta = {"scale": [1, 1], "metadata": {"semcolor": {"backend": "propagate", "resolution": "preview"}}}
+    with pytest.raises(SemcolorError, match="full-resolution result"):
+        write_rgb(str(tmp_path / "p.png"), np.zeros((4, 5, 3), np.uint8), meta)
+    meta["metadata"]["semcolor"]["resolution"] = "full"
+    assert write_rgb(str(tmp_path / "p.png"), np.zeros((4, 5, 3), np.uint8), meta)[0].endswith("p.png")

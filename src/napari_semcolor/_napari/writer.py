@@ -21,6 +21,11 @@ def write_rgb(path: str, data, meta: dict) -> list[str]:
     SemcolorError
         Data it cannot write without loss; the message names napari's built-in writer.
     """
+    if (meta.get("metadata") or {}).get("semcolor", {}).get("resolution") == "preview":
+        raise SemcolorError(
+            "this layer holds a live preview at working resolution; wait until the full-resolution result replaces it "
+            "(its status says done), or press Run, then save"
+        )
     arr = np.asarray(data)
     colour = arr.ndim == 3 and arr.shape[-1] in (3, 4)
     if not (arr.dtype == np.uint8 and (arr.ndim == 2 or colour) or arr.dtype == np.uint16 and arr.ndim == 2):
