@@ -38,17 +38,19 @@ def hints_from_layer(layer, plane: tuple[int, ...] = (), image_layer=None, *, ke
     return [hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints]
 
 
-def spatial_kwargs(image_layer) -> dict:
+def spatial_kwargs(image_layer, ndim: int | None = None) -> dict:
     """``scale``, ``translate`` and ``units`` of ``image_layer``, for a layer drawn over it.
 
-    A layer made from an image (hints, regions) takes all three, so it lines up with the image
-    and napari's scale bar keeps the image's unit (napari warns about mixed units otherwise).
-    An RGB image's colour axis is not spatial and is left out.
+    A layer made from an image (hints, regions, results) takes all three, so it lines up with the
+    image and napari's scale bar keeps the image's unit (napari warns about mixed units otherwise).
+    An RGB image's colour axis is not spatial and is left out. ``ndim``: only that many trailing
+    axes (a layer of one plane of a stack); default all.
     """
-    kwargs = {"scale": tuple(image_layer.scale), "translate": tuple(image_layer.translate)}
+    axes = slice(-ndim, None) if ndim else slice(None)
+    kwargs = {"scale": tuple(image_layer.scale[axes]), "translate": tuple(image_layer.translate[axes])}
     units = getattr(image_layer, "units", None)
     if units is not None:
-        kwargs["units"] = tuple(str(u) for u in units)
+        kwargs["units"] = tuple(str(u) for u in units[axes])
     return kwargs
 
 
@@ -103,11 +105,11 @@ def output_kwargs(source, name: str, metadata: dict, n_samples: int, spatial_dim
     source's ndim for a whole stack or for proposals of one plane). ``plane``: the leading indices
     of that plane, when the result's leading axes have size 1 and must sit at it.
     """
-    scale = list(source.scale[-spatial_dims:])
-    translate = list(source.translate[-spatial_dims:])
+    spatial = spatial_kwargs(source, spatial_dims)
+    scale, translate = list(spatial["scale"]), list(spatial["translate"])
     for i, index in enumerate(plane):  # size-1 axes placed at the plane they come from
         translate[i] += index * scale[i]
-    units = list(getattr(source, "units", ())[-spatial_dims:]) if getattr(source, "units", None) is not None else None
+    units = list(spatial["units"]) if "units" in spatial else None
     if n_samples > 1:  # a leading sample axis
         scale, translate = [1.0, *scale], [0.0, *translate]
         units = None if units is None else ["pixel", *units]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, SpinBox, create_widget
 
-from napari_semcolor._napari.layers import gray_plane
+from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
 from napari_semcolor._widgets.common import update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.runner import Runner
@@ -140,10 +140,8 @@ class SegmentWidget(Container):
     def _add_result(self, source, labels, method: str, params: dict, bar: int | None = None) -> str:
         name = result_name(source.name, method)
         meta = {"segmentation": method, "parameters": params, "source": source.name, "databar_row": bar}
-        kwargs = {"scale": list(source.scale[-2:]), "translate": list(source.translate[-2:]), "metadata": {"semcolor": meta}}
-        units = getattr(source, "units", None)
-        if units is not None:  # the scale bar keeps µm, and napari does not warn of inconsistent units
-            kwargs["units"] = list(units[-2:])
+        # the scale bar keeps µm, and napari does not warn of inconsistent units
+        kwargs = {**spatial_kwargs(source, 2), "metadata": {"semcolor": meta}}
         layer = update_or_add(self.viewer, name, labels, self.viewer.add_labels, **kwargs)
         for key in ("scale", "translate", "units"):  # an updated layer follows the source too
             if key in kwargs:
