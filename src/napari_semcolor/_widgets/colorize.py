@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
 from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
@@ -74,6 +75,7 @@ class ColorizeWidget(DockScrolls, Container):
     def __init__(self, napari_viewer: napari.viewer.Viewer):
         super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         self._make_controls()
         self.runner = Runner(desc="semcolor", on_finished=self._on_finished)
         self.run_button, self.cancel_button, self.status = self.runner.widgets
@@ -264,6 +266,7 @@ class ColorizeWidget(DockScrolls, Container):
         source = self.image.value
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
+        calibrate(source, self.viewer)  # (a layer added while no dock was open)
         plane, lead = gray_plane(source, tuple(self.viewer.dims.current_step))
         whole_stack = bool(lead) and self.planes.value == "all planes"
         labels = None
@@ -300,7 +303,7 @@ class ColorizeWidget(DockScrolls, Container):
 
     @staticmethod
     def _databar_mask(source, plane):
-        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
+        """Pixels of the instrument data bar (as the file states it, else detected)."""
         from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None

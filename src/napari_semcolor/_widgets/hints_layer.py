@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer, hints_layer_for, spatial_kwargs
 from napari_semcolor._widgets.common import compact_selectors
 from napari_semcolor._widgets.parts.colour_field import ColourField
@@ -48,6 +49,7 @@ def make_hints_layer(viewer: napari.viewer.Viewer, image=None, color: str = DEFA
     color = _hex(color)
     kwargs = {"name": "colour hints", "ndim": 2}
     if image is not None:
+        calibrate(image, viewer)  # the SEM pixel size first: the hints are drawn in its units
         kwargs.update(name=f"{image.name} hints", ndim=image.ndim, metadata={"semcolor_image": image.name}, **spatial_kwargs(image))
     layer = viewer.add_points(size=size, face_color=color, border_color="white", features={HINT_FEATURE: [], "hint_size": []}, **kwargs)
     set_hint_color(layer, color, size)
@@ -97,6 +99,7 @@ class HintsWidget(Container):
 
         super().__init__(labels=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         # choices from the viewer itself (not only once docked), so it starts at the right image
         self.image = ComboBox(choices=self._image_choices, nullable=True, label="image")
         self.palette = ComboBox(choices=list(PALETTE), value="orange", label="palette")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
 from napari_semcolor._widgets.common import update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
@@ -43,6 +44,7 @@ class SegmentWidget(Container):
 
         super().__init__(labels=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         self.image = create_widget(annotation=Image, label="image")
         self.method = ComboBox(choices=list(METHODS), value="otsu", label="method")
         d = {**PARAMETERS["otsu"], **PARAMETERS["multiotsu"], **PARAMETERS["local"], **PARAMETERS["hed"]}
@@ -66,7 +68,7 @@ class SegmentWidget(Container):
         self.extend([self.image, self.method, *self.params.values(), self.databar, self.preview, *self.runner.widgets])
         self.run_button.changed.connect(lambda *_: self.run())
         self.method.changed.connect(self._show_parameters)
-        self._preview = Debouncer(self.run, PREVIEW_DELAY_MS)
+        self._preview = Debouncer(self.run, PREVIEW_DELAY_MS, parent=self.native)
         for widget in (self.image, self.method, *self.params.values(), self.databar):
             widget.changed.connect(self._schedule_preview)
         self._pending = False
@@ -95,6 +97,7 @@ class SegmentWidget(Container):
         if source is None:
             self.runner.notify_error("add or choose a gray image layer first")
             return None
+        calibrate(source, self.viewer)  # (a layer added while no dock was open)
         try:
             plane, _ = gray_plane(source, tuple(self.viewer.dims.current_step))
         except SemcolorError as exc:
@@ -130,7 +133,7 @@ class SegmentWidget(Container):
 
     @staticmethod
     def _databar_row(source, plane) -> int | None:
-        """First row of the data bar (the SEM reader's, else detected), None if there is none."""
+        """First row of the data bar (as the file states it, else detected), None if there is none."""
         from napari_semcolor.segment import databar_row
 
         meta = source.metadata.get("sem", {}) if isinstance(source.metadata, dict) else {}

@@ -76,19 +76,56 @@ def read_sem_tiff(path: str | Path, *, lazy: bool = False) -> SemImage:
         with tifffile.TiffFile(path) as tif:
             data = _memmap(tif) if lazy else None
             data = tif.asarray() if data is None else data
-            fei = tif.fei_metadata or {}
-            zeiss = tif.sem_metadata or {}
-            page = tif.pages.first
-            tags = {t.name: t.value for t in page.tags.values() if t.name in ("XResolution", "YResolution", "ResolutionUnit")}
+            fei, zeiss, tags = _instrument_metadata(tif)
     except (OSError, ValueError, tifffile.TiffFileError) as exc:
         raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
     image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
     width = data.shape[1] if data.ndim >= 2 else 0
-    image.pixel_size, image.source = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags) or (None, "")
+    image.pixel_size, image.source = _pixel_size(fei, zeiss, tags, width)
     gray = data if data.ndim == 2 else None
     stated = _fei_databar_row(fei, data.shape[0]) if gray is not None else None
     image.databar_row = stated if stated is not None else detect_databar(gray) if gray is not None else None
     return image
+
+
+def read_calibration(path: str | Path) -> SemImage:
+    """What a TIFF says about its pixels, without reading them.
+
+    Returns a :class:`SemImage` whose ``data`` is an empty array of the image's shape and dtype
+    (zero strides: nothing is allocated); ``databar_row`` is only the row the metadata states
+    (detecting a data bar needs the pixels: see :func:`detect_databar`).
+
+    Raises
+    ------
+    SemcolorError
+        The file cannot be read as a TIFF.
+    """
+    import tifffile
+
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            shape, dtype = tuple(page.shape), page.dtype
+            fei, zeiss, tags = _instrument_metadata(tif)
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError) as exc:
+        raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
+    data = np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape), writeable=False)
+    image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
+    image.pixel_size, image.source = _pixel_size(fei, zeiss, tags, shape[1] if len(shape) >= 2 else 0)
+    image.databar_row = _fei_databar_row(fei, shape[0]) if len(shape) == 2 else None
+    return image
+
+
+def _instrument_metadata(tif) -> tuple[dict, dict, dict]:
+    """FEI/Thermo metadata, Zeiss metadata and the resolution tags of an open TIFF."""
+    page = tif.pages.first
+    tags = {t.name: t.value for t in page.tags.values() if t.name in ("XResolution", "YResolution", "ResolutionUnit")}
+    return tif.fei_metadata or {}, tif.sem_metadata or {}, tags
+
+
+def _pixel_size(fei: dict, zeiss: dict, tags: dict, width: int):
+    return _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags) or (None, "")
 
 
 def _memmap(tif):
