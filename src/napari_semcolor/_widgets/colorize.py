@@ -27,10 +27,15 @@ from napari_semcolor._widgets.parts.live import FULL, PREVIEW, LiveColouring, pl
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
+
+#: controls whose values are kept between sessions (with each backend's options); not the layer
+#: choices, nor live mode (a dock that starts re-running by itself would surprise)
+SAVED_CONTROLS = ("backend", "samples", "seed", "device", "keep_previous", "one_colour", "same_gray", "databar_gray")
 
 def no_hints_note(backend: str, automatic: list[str]) -> str:
     """What Run does with no hints for a backend that needs them, and what to do instead."""
@@ -86,7 +91,8 @@ class ColorizeWidget(DockScrolls, Container):
             self.device, self.planes, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray,
             self.run_button, self.cancel_button, *self.proposals.widgets, self.status,
         ])
-        self.backend_options = BackendOptions(self, after=self.seed)
+        self.settings = DockSettings("colorize")
+        self.backend_options = BackendOptions(self, after=self.seed, on_build=self._track_options)
         self._output = None  # the layer the last run wrote (live re-runs update it)
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
@@ -97,6 +103,9 @@ class ColorizeWidget(DockScrolls, Container):
         self.hints.changed.connect(self._bind_live)
         self.hints.changed.connect(self._show_hints_note)
         self.live.changed.connect(self._bind_live)
+        self.settings.track({name: getattr(self, name) for name in SAVED_CONTROLS})  # the last session's values
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
         self._on_backend()
         self._on_image()
         self.settle_layout()
@@ -207,6 +216,10 @@ class ColorizeWidget(DockScrolls, Container):
             self._pick_hints()
 
     # -- helpers ---------------------------------------------------------------------------
+    def _track_options(self, backend: str, controls: dict) -> None:
+        """A backend's option controls, just made: set to their saved values, saved when changed."""
+        self.settings.track({f"options.{backend}.{name}": widget for name, widget in controls.items()})
+
     def _pick_hints(self) -> None:
         """Choose the hints layer that belongs to the chosen image (None if there is none)."""
         found = hints_layer_for(self.image.value, self.viewer.layers)

@@ -15,6 +15,7 @@ from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer, hints_layer_for, spatial_kwargs
 from napari_semcolor._widgets.common import compact_selectors
 from napari_semcolor._widgets.parts.colour_field import ColourField
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.color import parse_color, to_hex
 from napari_semcolor.errors import SemcolorError
 
@@ -129,6 +130,10 @@ class HintsWidget(Container):
         self.color.changed.connect(self._apply)
         self.size.changed.connect(self._apply)
         self.image.changed.connect(self._on_image)
+        self.settings = DockSettings("hints")
+        self.settings.track({"palette": self.palette, "color": self.color, "size": self.size})  # in this order
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
 
     def _image_choices(self, _widget=None) -> list:
         from napari.layers import Image

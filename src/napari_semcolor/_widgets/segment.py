@@ -20,6 +20,7 @@ from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
 from napari_semcolor._widgets.common import update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.runner import Runner
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -72,6 +73,11 @@ class SegmentWidget(Container):
         for widget in (self.image, self.method, *self.params.values(), self.databar):
             widget.changed.connect(self._schedule_preview)
         self._pending = False
+        self.settings = DockSettings("segment")
+        self.settings.track({"method": self.method, **self.params, "databar": self.databar, "preview": self.preview})
+        self._preview.cancel()  # the last session's values, restored: no edit to preview
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
         self._show_parameters()
 
     @property
