@@ -17,7 +17,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSp
 
 from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
-from napari_semcolor._widgets.common import update_or_add
+from napari_semcolor._widgets.common import labelled_checkbox, update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.runner import Runner
 from napari_semcolor._widgets.parts.settings import DockSettings
@@ -60,8 +60,7 @@ class SegmentWidget(Container):
         }
         for name, widget in self.params.items():
             widget.tooltip = HELP[name]
-        self.databar = CheckBox(value=True, text="leave the instrument data bar out")
-        self.databar.label = "data bar"  # set after: magicgui warns when a button gets both text and label
+        self.databar = labelled_checkbox("leave the instrument data bar out", "data bar", True)
         self.databar.tooltip = "the strip of text and scale bar at the bottom is not specimen: it becomes no region"
         self.preview = CheckBox(value=True, text="live preview (thresholds)")
         self.runner = Runner(desc="semcolor segment", on_finished=self._on_finished)

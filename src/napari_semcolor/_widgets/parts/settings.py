@@ -93,6 +93,11 @@ class DockSettings:
                 self._set(key, widget, self._saved[key])
             widget.changed.connect(lambda *_: self.save())
 
+    def tracker(self, prefix: str):
+        """A function ``(group, {key: widget})`` that tracks the widgets as ``prefix.group.key``
+        (for controls made later, such as a backend's options when it is first chosen)."""
+        return lambda group, widgets: self.track({f"{prefix}.{group}.{key}": w for key, w in widgets.items()})
+
     def save(self) -> None:
         """Write the values of every followed control."""
         if self._quiet:
