@@ -43,6 +43,14 @@ class Scene:
         return np.array([np.linalg.norm(np.median(ab[m], 0) - np.median(self.truth_ab[m], 0)) for m in self.regions])
 
 
+@pytest.fixture(autouse=True)
+def _own_settings_file(tmp_path_factory, monkeypatch):
+    """Each test starts with no saved dock settings and never touches the user's own."""
+    from napari_semcolor._widgets.parts.settings import CONFIG_DIR_ENV
+
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture(scope="session")
 def scene() -> Scene:
     return Scene()

@@ -105,3 +105,10 @@ def test_batch_cli_takes_samples_options_and_keeps_each_data_bar_gray(tmp_path, 
 def test_bad_option_is_a_clear_error(tmp_path, capsys):
     assert main(["colorize", str(tmp_path / "x.png"), "-o", str(tmp_path / "y.png"), "--option", "steps"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_a_batch_that_would_write_over_its_inputs_is_refused_before_any_work(folder, capsys):
+    before = {p: p.read_bytes() for p in folder.iterdir()}
+    assert main(["batch", str(folder / "*"), "-o", str(folder), "-q"]) == 2
+    assert "would replace your data" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in folder.iterdir()} == before  # nothing written, nothing replaced

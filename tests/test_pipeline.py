@@ -208,3 +208,18 @@ def test_a_working_size_too_small_or_not_whole_is_refused(size):
 
     with pytest.raises(SemcolorError, match="working_size"):
         colorize(np.zeros((40, 40), np.uint8), "propagate", working_size=size)
+
+
+def test_the_api_keeps_the_data_bar_gray_by_default_like_the_dock_and_cli():
+    from napari_semcolor import colorize
+    from napari_semcolor.color import image_to_lab
+    from napari_semcolor.hints import Hint
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((120, 140), "particles", seed=3, databar=True)
+    bar = (sem.labels == -1).any(axis=1)
+    hints = [Hint(int(np.argmax(bar)) + 4, 10, (0.1, 0.4, 0.9), 5), Hint(20, 20, (0.9, 0.3, 0.1), 5)]  # one on the bar
+    chroma = [np.abs(image_to_lab(colorize(sem.image, hints=hints, **kw).image)[bar][..., 1:]).max() for kw in ({}, {"databar_gray": False})]
+    assert chroma[0] < 1.0 < chroma[1]  # gray by default; coloured when asked
+    lazy = colorize(sem.image, hints=hints, keep_gray=np.zeros(sem.image.shape, bool))  # keep_gray given: used as is
+    assert np.abs(image_to_lab(lazy.image)[bar][..., 1:]).max() > 1.0

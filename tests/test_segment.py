@@ -218,3 +218,14 @@ def test_an_image_without_a_data_bar_is_segmented_whole():
 def test_a_data_bar_row_outside_the_image_says_so(row):
     with pytest.raises(SemcolorError, match="databar"):
         segment(np.zeros((100, 100), np.uint8), "otsu", databar=row)
+
+
+def test_six_classes_are_found_without_an_endless_search():
+    # six phases: with 256 bins the threshold search tries ~10^10 combinations (minutes, not
+    # cancellable); it must finish and still separate the phases
+    rng = np.random.default_rng(0)
+    phases = np.repeat(np.arange(6), 16)[None].repeat(64, 0)
+    image = np.clip(phases * 40 + 20 + rng.normal(0, 3, phases.shape), 0, 255).astype(np.uint8)
+    labels = segment(image, "multiotsu", classes=6, min_size=0)
+    assert len(np.unique(labels)) == 6
+    assert all(len(np.unique(labels[phases == k])) == 1 for k in range(6))  # one class per phase

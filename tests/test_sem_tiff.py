@@ -53,20 +53,20 @@ def test_not_a_tiff_is_a_clear_error(tmp_path):
         read_sem_tiff(tmp_path / "x.tif")
 
 
-def test_napari_reader_sets_scale_units_and_databar(tmp_path, sem_with_bar, make_napari_viewer):
-    ini = "[Scan]\nPixelWidth=2.5e-09\nPixelHeight=2.5e-09\n"
-    tifffile.imwrite(tmp_path / "fei.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
-    tifffile.imwrite(tmp_path / "plain.tif", sem_with_bar.image)
-    viewer = make_napari_viewer()
-    (layer,) = viewer.open(tmp_path / "fei.tif", plugin="napari-semcolor")
-    assert tuple(layer.scale) == pytest.approx((2.5, 2.5))
-    assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
-    assert layer.metadata["sem"]["databar_row"] == int(np.argmax((sem_with_bar.labels == -1).any(axis=1)))
-    assert isinstance(layer.data, np.memmap) and not layer.data.flags.writeable  # opened lazily, read-only
-    np.testing.assert_array_equal(layer.data, sem_with_bar.image)
-    from napari_semcolor._napari.reader import get_reader
+def test_calibration_reads_the_metadata_not_the_pixels(tmp_path, sem_with_bar):
+    from napari_semcolor.files.sem_tiff import read_calibration
 
-    assert get_reader(str(tmp_path / "plain.tif")) is None  # no pixel size: napari's own reader handles it
+    h, w = sem_with_bar.image.shape
+    ini = f"[Scan]\nPixelWidth=2.5e-09\n[Image]\nResolutionY={h - 30}\n"
+    tifffile.imwrite(tmp_path / "fei.tif", sem_with_bar.image, extratags=[(34682, "s", 0, ini, True)])
+    cal = read_calibration(tmp_path / "fei.tif")
+    assert cal.pixel_size == pytest.approx((2.5e-9, 2.5e-9)) and cal.source == "fei" and cal.databar_row == h - 30
+    assert cal.data.shape == (h, w) and cal.data.strides == (0, 0)  # shape only, nothing read
+    tifffile.imwrite(tmp_path / "plain.tif", sem_with_bar.image)
+    assert read_calibration(tmp_path / "plain.tif").databar_row is None  # not stated: the docks detect it
+    (tmp_path / "x.tif").write_bytes(b"not a tiff")
+    with pytest.raises(SemcolorError, match="TIFF"):
+        read_calibration(tmp_path / "x.tif")
 
 
 @pytest.mark.parametrize("radius", [90, 100, 110])

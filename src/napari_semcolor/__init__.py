@@ -11,11 +11,30 @@ from napari_semcolor.errors import Cancelled, SemcolorError
 __all__ = ["__version__", "SemcolorError", "Cancelled", "colorize", "Session"]
 
 
-def colorize(*args, **kwargs):
-    """Colour a grayscale image; see :func:`napari_semcolor.pipeline.colorize`."""
+def colorize(*args, databar_gray: bool = True, **kwargs):
+    """Colour a grayscale image; see :func:`napari_semcolor.pipeline.colorize` for the arguments.
+
+    Like the Colourize dock and ``semcolor colorize``, it keeps an instrument data bar (the strip
+    of text and scale bar at the bottom, found by
+    :func:`napari_semcolor.files.sem_tiff.detect_databar`) gray, unless ``databar_gray=False`` or
+    ``keep_gray`` says which pixels to keep gray. The bar is looked for in 2D numpy arrays
+    (memmaps included); for dask or zarr images pass ``keep_gray``
+    (:func:`~napari_semcolor.files.sem_tiff.databar_mask`) so the image is not read whole.
+    """
     from napari_semcolor.pipeline import colorize as _colorize
 
+    image = args[0] if args else kwargs.get("image")
+    if databar_gray and kwargs.get("keep_gray") is None and _is_2d_numpy(image):
+        from napari_semcolor.files.sem_tiff import databar_mask
+
+        kwargs["keep_gray"] = databar_mask(image)
     return _colorize(*args, **kwargs)
+
+
+def _is_2d_numpy(image) -> bool:
+    import numpy as np
+
+    return isinstance(image, np.ndarray) and image.ndim == 2
 
 
 def __getattr__(name: str):

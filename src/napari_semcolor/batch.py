@@ -119,6 +119,20 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         return FileResult(str(src), str(out), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
 
 
+def _refuse_overwriting(files: list[Path], out_dir: Path, n: int) -> None:
+    """Raise before any work if a result or its sidecar would replace one of the inputs."""
+    from napari_semcolor.files.images import numbered
+
+    inputs = {f.resolve() for f in files}
+    for f in files:
+        for o in (numbered(output_path(f, out_dir), i, n) for i in range(n)):
+            if o.resolve() in inputs or _sidecar(o).resolve() in inputs:
+                raise SemcolorError(
+                    f"the result of {f} would be written over an input ({o}): writing it would replace your data; "
+                    "choose another output folder (-o)"
+                )
+
+
 def run_batch(
     inputs: list[str] | str, out_dir: str | Path, params: dict | None = None, *,
     workers: int | None = None, scheduler: str | None = None, processes: bool = False, progress=None,
@@ -146,6 +160,7 @@ def run_batch(
     params = dict(params or {})
     files = expand_inputs(inputs)
     out_dir = Path(out_dir)
+    _refuse_overwriting(files, out_dir, int(params.get("n_samples", 1)))
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = [dask.delayed(process_file, pure=False)(str(f), str(output_path(f, out_dir)), params) for f in files]
     if scheduler is None:

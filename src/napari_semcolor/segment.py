@@ -198,7 +198,8 @@ def _threshold(L: np.ndarray, method: str, p: dict) -> np.ndarray:
 
     if method == "multiotsu":
         try:
-            thresholds = filters.threshold_multiotsu(L, classes=p["classes"])
+            nbins = {5: 128, 6: 64}.get(p["classes"], 256)  # 6 classes in 256 bins: ~10^10 threshold sets, minutes
+            thresholds = filters.threshold_multiotsu(L, classes=p["classes"], nbins=nbins)
         except ValueError:  # too few distinct levels once binned (e.g. a few values far apart)
             raise SemcolorError(f"the image has too few distinct gray levels to make {p['classes']} classes; lower the number of classes") from None
         return (np.digitize(L, thresholds) + 1).astype(np.int32)

@@ -17,19 +17,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
+from magicgui.widgets import ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
-from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, place_above, update_or_add, wrap_text
+from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, labelled_checkbox, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
 from napari_semcolor._widgets.parts.live import FULL, PREVIEW, LiveColouring, place
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
+
+#: kept between sessions (and each backend's options); not layers, nor live mode (it would re-run by itself)
+SAVED_CONTROLS = ("backend", "samples", "seed", "device", "keep_previous", "one_colour", "same_gray", "databar_gray")
 
 def no_hints_note(backend: str, automatic: list[str]) -> str:
     """What Run does with no hints for a backend that needs them, and what to do instead."""
@@ -43,17 +48,6 @@ def missing_reference(backend: str) -> str:
         f"{backend} needs a colour reference image: choose one in '{backend} reference' (it colours "
         "the whole image), or one per region in the region table"
     )
-
-
-def _checkbox(text: str, label: str, value: bool) -> CheckBox:
-    """A checkbox with a label in the form's left column and a text beside the box.
-
-    magicgui treats ``text`` and ``label`` of a button as synonyms and warns if both are given,
-    though it shows both; setting the label afterwards gives the same widget without the warning.
-    """
-    box = CheckBox(value=value, text=text)
-    box.label = label
-    return box
 
 
 def _backend_choices(_widget=None) -> list[str]:
@@ -74,6 +68,7 @@ class ColorizeWidget(DockScrolls, Container):
     def __init__(self, napari_viewer: napari.viewer.Viewer):
         super().__init__(labels=True, scrollable=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         self._make_controls()
         self.runner = Runner(desc="semcolor", on_finished=self._on_finished)
         self.run_button, self.cancel_button, self.status = self.runner.widgets
@@ -84,7 +79,9 @@ class ColorizeWidget(DockScrolls, Container):
             self.device, self.planes, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray,
             self.run_button, self.cancel_button, *self.proposals.widgets, self.status,
         ])
-        self.backend_options = BackendOptions(self, after=self.seed)
+        self.settings = DockSettings("colorize")
+        # a backend's option controls, when made: set to their saved values, saved when changed
+        self.backend_options = BackendOptions(self, after=self.seed, on_build=self.settings.tracker("options"))
         self._output = None  # the layer the last run wrote (live re-runs update it)
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
@@ -95,6 +92,9 @@ class ColorizeWidget(DockScrolls, Container):
         self.hints.changed.connect(self._bind_live)
         self.hints.changed.connect(self._show_hints_note)
         self.live.changed.connect(self._bind_live)
+        self.settings.track({name: getattr(self, name) for name in SAVED_CONTROLS})  # the last session's values
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
         self._on_backend()
         self._on_image()
         self.settle_layout()
@@ -118,15 +118,15 @@ class ColorizeWidget(DockScrolls, Container):
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=list(DEVICES), value="auto", label="device")
         self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
-        self.live = _checkbox("re-run when the hints change", "live", False)
-        self.keep_previous = _checkbox("add a new layer for each run", "keep previous results", False)
-        self.one_colour = _checkbox("one colour per region", "regions", False)
+        self.live = labelled_checkbox("re-run when the hints change", "live", False)
+        self.keep_previous = labelled_checkbox("add a new layer for each run", "keep previous results", False)
+        self.one_colour = labelled_checkbox("one colour per region", "regions", False)
         self.same_gray = FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, label="same gray, same colour (all backends)")
         self.same_gray.tooltip = (
             "on every backend's result: pixels of equal gray take the dominant colour among them "
             "(a backend's own 'same gray' option acts inside that backend)"
         )
-        self.databar_gray = _checkbox("keep the instrument data bar gray", "data bar", True)
+        self.databar_gray = labelled_checkbox("keep the instrument data bar gray", "data bar", True)
 
     # -- actions ---------------------------------------------------------------------------
     def run(self, *_, live: bool = False, edit: int | None = None):
@@ -264,6 +264,7 @@ class ColorizeWidget(DockScrolls, Container):
         source = self.image.value
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
+        calibrate(source, self.viewer)  # (a layer added while no dock was open)
         plane, lead = gray_plane(source, tuple(self.viewer.dims.current_step))
         whole_stack = bool(lead) and self.planes.value == "all planes"
         labels = None
@@ -300,7 +301,7 @@ class ColorizeWidget(DockScrolls, Container):
 
     @staticmethod
     def _databar_mask(source, plane):
-        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
+        """Pixels of the instrument data bar (as the file states it, else detected)."""
         from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None

@@ -1,4 +1,5 @@
-"""Small pieces the dock widgets share: result layers that update in place, and error messages."""
+"""Small pieces the dock widgets share: result layers that update in place, error messages, and a
+labelled checkbox."""
 
 from __future__ import annotations
 
@@ -123,3 +124,16 @@ class DockScrolls:
     def native_layout_widget(self):
         """The widget inside the scroll area that holds the rows."""
         return self.root_native_widget.widget()
+
+
+def labelled_checkbox(text: str, label: str, value: bool):
+    """A checkbox with a label in the form's left column and a text beside the box.
+
+    magicgui treats ``text`` and ``label`` of a button as synonyms and warns if both are given,
+    though it shows both; setting the label afterwards gives the same widget without the warning.
+    """
+    from magicgui.widgets import CheckBox
+
+    box = CheckBox(value=value, text=text)
+    box.label = label
+    return box

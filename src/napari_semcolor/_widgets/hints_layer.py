@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer, hints_layer_for, spatial_kwargs
 from napari_semcolor._widgets.common import compact_selectors
 from napari_semcolor._widgets.parts.colour_field import ColourField
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.color import parse_color, to_hex
 from napari_semcolor.errors import SemcolorError
 
@@ -48,6 +50,7 @@ def make_hints_layer(viewer: napari.viewer.Viewer, image=None, color: str = DEFA
     color = _hex(color)
     kwargs = {"name": "colour hints", "ndim": 2}
     if image is not None:
+        calibrate(image, viewer)  # the SEM pixel size first: the hints are drawn in its units
         kwargs.update(name=f"{image.name} hints", ndim=image.ndim, metadata={"semcolor_image": image.name}, **spatial_kwargs(image))
     layer = viewer.add_points(size=size, face_color=color, border_color="white", features={HINT_FEATURE: [], "hint_size": []}, **kwargs)
     set_hint_color(layer, color, size)
@@ -97,6 +100,7 @@ class HintsWidget(Container):
 
         super().__init__(labels=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         # choices from the viewer itself (not only once docked), so it starts at the right image
         self.image = ComboBox(choices=self._image_choices, nullable=True, label="image")
         self.palette = ComboBox(choices=list(PALETTE), value="orange", label="palette")
@@ -126,6 +130,10 @@ class HintsWidget(Container):
         self.color.changed.connect(self._apply)
         self.size.changed.connect(self._apply)
         self.image.changed.connect(self._on_image)
+        self.settings = DockSettings("hints")
+        self.settings.track({"palette": self.palette, "color": self.color, "size": self.size})  # in this order
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
 
     def _image_choices(self, _widget=None) -> list:
         from napari.layers import Image

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox, SpinBox, create_widget
 
+from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
-from napari_semcolor._widgets.common import update_or_add
+from napari_semcolor._widgets.common import labelled_checkbox, update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.runner import Runner
+from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class SegmentWidget(Container):
 
         super().__init__(labels=True)
         self.viewer = napari_viewer
+        follow_new_layers(napari_viewer)  # SEM pixel sizes from the files napari opened
         self.image = create_widget(annotation=Image, label="image")
         self.method = ComboBox(choices=list(METHODS), value="otsu", label="method")
         d = {**PARAMETERS["otsu"], **PARAMETERS["multiotsu"], **PARAMETERS["local"], **PARAMETERS["hed"]}
@@ -57,8 +60,7 @@ class SegmentWidget(Container):
         }
         for name, widget in self.params.items():
             widget.tooltip = HELP[name]
-        self.databar = CheckBox(value=True, text="leave the instrument data bar out")
-        self.databar.label = "data bar"  # set after: magicgui warns when a button gets both text and label
+        self.databar = labelled_checkbox("leave the instrument data bar out", "data bar", True)
         self.databar.tooltip = "the strip of text and scale bar at the bottom is not specimen: it becomes no region"
         self.preview = CheckBox(value=True, text="live preview (thresholds)")
         self.runner = Runner(desc="semcolor segment", on_finished=self._on_finished)
@@ -66,10 +68,15 @@ class SegmentWidget(Container):
         self.extend([self.image, self.method, *self.params.values(), self.databar, self.preview, *self.runner.widgets])
         self.run_button.changed.connect(lambda *_: self.run())
         self.method.changed.connect(self._show_parameters)
-        self._preview = Debouncer(self.run, PREVIEW_DELAY_MS)
+        self._preview = Debouncer(self.run, PREVIEW_DELAY_MS, parent=self.native)
         for widget in (self.image, self.method, *self.params.values(), self.databar):
             widget.changed.connect(self._schedule_preview)
         self._pending = False
+        self.settings = DockSettings("segment")
+        self.settings.track({"method": self.method, **self.params, "databar": self.databar, "preview": self.preview})
+        self._preview.cancel()  # the last session's values, restored: no edit to preview
+        self.restore_button = self.settings.button()
+        self.append(self.restore_button)
         self._show_parameters()
 
     @property
@@ -95,6 +102,7 @@ class SegmentWidget(Container):
         if source is None:
             self.runner.notify_error("add or choose a gray image layer first")
             return None
+        calibrate(source, self.viewer)  # (a layer added while no dock was open)
         try:
             plane, _ = gray_plane(source, tuple(self.viewer.dims.current_step))
         except SemcolorError as exc:
@@ -130,7 +138,7 @@ class SegmentWidget(Container):
 
     @staticmethod
     def _databar_row(source, plane) -> int | None:
-        """First row of the data bar (the SEM reader's, else detected), None if there is none."""
+        """First row of the data bar (as the file states it, else detected), None if there is none."""
         from napari_semcolor.segment import databar_row
 
         meta = source.metadata.get("sem", {}) if isinstance(source.metadata, dict) else {}

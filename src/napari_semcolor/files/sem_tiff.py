@@ -69,26 +69,56 @@ def read_sem_tiff(path: str | Path, *, lazy: bool = False) -> SemImage:
     SemcolorError
         The file cannot be read as a TIFF.
     """
+    image = _open(path, pixels=True, lazy=lazy)
+    if image.databar_row is None and image.data.ndim == 2:
+        image.databar_row = detect_databar(image.data)
+    return image
+
+
+def read_calibration(path: str | Path) -> SemImage:
+    """What a TIFF says about its pixels, without reading them.
+
+    Returns a :class:`SemImage` whose ``data`` is an empty array of the image's shape and dtype
+    (zero strides: nothing is allocated); ``databar_row`` is only the row the metadata states
+    (detecting a data bar needs the pixels: see :func:`detect_databar`).
+
+    Raises
+    ------
+    SemcolorError
+        The file cannot be read as a TIFF.
+    """
+    return _open(path, pixels=False)
+
+
+def _open(path: str | Path, *, pixels: bool, lazy: bool = False) -> SemImage:
+    """The TIFF's pixels (or only their shape) with its pixel size and the data bar it states."""
     import tifffile
 
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
-            data = _memmap(tif) if lazy else None
-            data = tif.asarray() if data is None else data
-            fei = tif.fei_metadata or {}
-            zeiss = tif.sem_metadata or {}
-            page = tif.pages.first
-            tags = {t.name: t.value for t in page.tags.values() if t.name in ("XResolution", "YResolution", "ResolutionUnit")}
-    except (OSError, ValueError, tifffile.TiffFileError) as exc:
+            if pixels:
+                data = _memmap(tif) if lazy else None
+                data = tif.asarray() if data is None else data
+            else:
+                page = tif.pages.first
+                data = np.lib.stride_tricks.as_strided(np.zeros(1, page.dtype), page.shape, (0,) * len(page.shape), writeable=False)
+            fei, zeiss, tags = _instrument_metadata(tif)
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError) as exc:
         raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
     image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
     width = data.shape[1] if data.ndim >= 2 else 0
-    image.pixel_size, image.source = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags) or (None, "")
-    gray = data if data.ndim == 2 else None
-    stated = _fei_databar_row(fei, data.shape[0]) if gray is not None else None
-    image.databar_row = stated if stated is not None else detect_databar(gray) if gray is not None else None
+    found = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags)
+    image.pixel_size, image.source = found or (None, "")
+    image.databar_row = _fei_databar_row(fei, data.shape[0]) if data.ndim == 2 else None
     return image
+
+
+def _instrument_metadata(tif) -> tuple[dict, dict, dict]:
+    """FEI/Thermo metadata, Zeiss metadata and the resolution tags of an open TIFF."""
+    page = tif.pages.first
+    tags = {t.name: t.value for t in page.tags.values() if t.name in ("XResolution", "YResolution", "ResolutionUnit")}
+    return tif.fei_metadata or {}, tif.sem_metadata or {}, tags
 
 
 def _memmap(tif):

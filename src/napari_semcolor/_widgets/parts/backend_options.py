@@ -137,10 +137,13 @@ class BackendOptions:
         The dock's form; the controls go right after ``after``.
     after : magicgui Widget
         The widget of ``form`` the controls follow.
+    on_build : callable, optional
+        Called with the backend's name and its {option name: control} when they are made (the
+        dock's saved settings are set there).
     """
 
-    def __init__(self, form: Container, after):
-        self._form, self._after = form, after
+    def __init__(self, form: Container, after, on_build=None):
+        self._form, self._after, self._on_build = form, after, on_build
         self._controls: dict[str, dict[str, Any]] = {}
         self.backend: str | None = None
 
@@ -157,6 +160,8 @@ class BackendOptions:
         backend = self.backend if backend is None else backend
         if backend not in self._controls:
             self._controls[backend] = self._build(backend)
+            if self._on_build is not None:
+                self._on_build(backend, self._controls[backend])
         return self._controls[backend]
 
     def values(self, backend: str | None = None) -> dict:

@@ -18,10 +18,14 @@ class Debouncer:
         Called with no arguments, in the GUI thread.
     delay_ms : int
         Quiet time after the last trigger, in milliseconds.
+    parent : QObject, optional
+        The dock's Qt widget: the timer goes with it, so a call still pending when the dock is
+        closed never runs against its deleted controls.
     """
 
-    def __init__(self, fn: Callable[[], object], delay_ms: int):
+    def __init__(self, fn: Callable[[], object], delay_ms: int, parent=None):
         self._fn = fn
+        self._parent = parent
         self.delay_ms = int(delay_ms)
         self._timer = None  # made on first use: the dock may be built before it is shown
 
@@ -30,7 +34,7 @@ class Debouncer:
         if self._timer is None:
             from qtpy.QtCore import QTimer
 
-            self._timer = QTimer()
+            self._timer = QTimer(self._parent)
             self._timer.setSingleShot(True)
             self._timer.timeout.connect(self._fire)
         self._timer.start(self.delay_ms)
