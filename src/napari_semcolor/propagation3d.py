@@ -54,7 +54,7 @@ def plane_shifts(L: np.ndarray, *, subpixel: bool = True) -> np.ndarray:
 
 def volume_graph(
     L: np.ndarray, labels: np.ndarray | None = None, *, spacing: Sequence[float] = (1.0, 1.0, 1.0),
-    shifts: np.ndarray | None = None, smooth: float = 1.0, sigma_floor: float = 1.0,
+    shifts: np.ndarray | None = None, smooth: float = 1.0, sigma_floor: float = 1.0, in_plane: bool = True,
 ) -> sp.csr_matrix:
     """Symmetric affinity matrix of a stack of L* planes: in-plane 8-neighbours and plane to plane.
 
@@ -72,34 +72,39 @@ def volume_graph(
         In-plane Gaussian σ applied to L* before the affinities.
     sigma_floor : float
         Smallest σ, for noise-free images.
+    in_plane : bool
+        False: only the edges between planes (smoothing through z alone).
     """
     n, h, w = L.shape
     Ls = ndimage.gaussian_filter(L.astype(np.float32), (0, smooth, smooth)) if smooth > 0 else L.astype(np.float32)
     sigma_xy = max(float(np.median([noise_level(p) for p in Ls])), sigma_floor)
     lab = None if labels is None else (np.broadcast_to(labels, L.shape) if np.ndim(labels) == 2 else np.asarray(labels))
     shifts = np.zeros((max(n - 1, 0), 2)) if shifts is None else np.asarray(shifts, np.float64)
-    rows, cols, vals = [], [], []
-    for k in range(n):
-        Wk = affinity_graph(Ls[k], None if lab is None else lab[k], sigma=sigma_xy, smooth=0, sigma_floor=sigma_floor).tocoo()
-        rows.append(Wk.row.astype(np.int64) + k * h * w)
-        cols.append(Wk.col.astype(np.int64) + k * h * w)
-        vals.append(Wk.data)
+    size = n * h * w
+    W = sp.csr_matrix((size, size))
+    if in_plane:
+        # the planes one under the other are one tall image whose pixel order is the volume's;
+        # a label per plane cuts the edges from one plane's last row to the next plane's first
+        plane = np.repeat(np.arange(n, dtype=np.int64), h * w).reshape(n * h, w)
+        cut = plane if lab is None else lab.reshape(n * h, w).astype(np.int64) * n + plane
+        W = affinity_graph(Ls.reshape(n * h, w), cut, sigma=sigma_xy, smooth=0, sigma_floor=sigma_floor)
+    if n < 2:
+        return W
     z_links = [_z_links(Ls[k], Ls[k + 1], shifts[k]) for k in range(n - 1)]
-    sigma_z = max(_robust_sigma([d for links in z_links for *_, d in links]), sigma_xy)
+    sigma_z = max(_robust_sigma([max(links, key=lambda link: link[2])[3] for links in z_links if links]), sigma_xy)
     z_weight = min(float(np.mean(spacing[1:])) / float(spacing[0]), MAX_Z_WEIGHT)
     idx = np.arange(h * w).reshape(h, w)
+    rows, cols, vals = [], [], []
     for k, links in enumerate(z_links):
         for src, dst, share, d in links:
             wgt = share * z_weight * np.exp(-(d**2) / (2 * sigma_z**2))
             if lab is not None:
                 wgt = np.where(lab[k][src] == lab[k + 1][dst], wgt, 0)
-            r, c = idx[src].ravel() + k * h * w, idx[dst].ravel() + (k + 1) * h * w
-            rows += [r, c]
-            cols += [c, r]
-            vals += [wgt.ravel().astype(np.float64)] * 2
-    r, c, v = (np.concatenate(x) for x in (rows, cols, vals))
-    keep = v > 0
-    return sp.coo_matrix((v[keep], (r[keep], c[keep])), shape=(n * h * w, n * h * w)).tocsr()
+            rows.append(idx[src].ravel() + k * h * w)
+            cols.append(idx[dst].ravel() + (k + 1) * h * w)
+            vals.append(wgt.ravel())
+    Wz = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)).tocsr()
+    return (W + Wz + Wz.T).tocsr()
 
 
 def _z_links(La: np.ndarray, Lb: np.ndarray, shift) -> list:
@@ -230,6 +235,24 @@ def solve_soft(
     else:
         out[free] = conjugate_gradient(A, rhs, x0[free], iterations)
     return out.astype(np.float32)
+
+
+def smooth_through_planes(
+    L: np.ndarray, ab: np.ndarray, labels: np.ndarray | None = None, *, weight: float = 0.05,
+    spacing: Sequence[float] = (1.0, 1.0, 1.0), shifts: np.ndarray | None = None, iterations: int = 60,
+) -> np.ndarray:
+    """Per-plane colourings (n, h, w, c) made consistent between neighbouring planes.
+
+    Each voxel is pulled to its own plane's value with strength ``weight`` and to the voxels
+    linked to it on the planes above and below (edge-aware, aligned by ``shifts``) with their
+    affinity: a static object keeps one colour through the stack (a smoothing over about
+    ``1/√weight`` planes), while a voxel whose gray value changes between planes keeps its own.
+    """
+    n, h, w = L.shape
+    W = volume_graph(L, labels, spacing=spacing, shifts=shifts, in_plane=False)
+    flat = np.asarray(ab, np.float32).reshape(n * h * w, -1)
+    none = np.zeros(n * h * w, bool)
+    return solve_soft(W, flat, none, prior=flat, prior_weight=np.full(n * h * w, weight), x0=flat, iterations=iterations).reshape(ab.shape)
 
 
 def _plane(labels: np.ndarray, k: int) -> np.ndarray:
