@@ -8,46 +8,17 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_semcolor.color import compose, image_to_lab, to_lightness
+from napari_semcolor.color import image_to_lab, to_lightness
 from napari_semcolor.errors import Cancelled, SemcolorError
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize_stack
 from napari_semcolor.propagation3d import plane_shifts, volume_graph
-from napari_semcolor.synthetic import region_colors
-from napari_semcolor.synthetic_volume import make_sem_volume, static_voxels
+from napari_semcolor.synthetic_volume import make_sem_volume, region_hints, regions_right, static_voxels
 
 
 @pytest.fixture(scope="module")
 def volume():
     return make_sem_volume((10, 128, 128), seed=1, drift=(0.3, 0.2))
-
-
-def region_hints(labels: np.ndarray, plane: int, seed: int = 0) -> dict[int, Hint]:
-    """One 3×3 hint per region of plane ``plane``, deep inside it, in the region's colour."""
-    colors = region_colors(labels, seed=seed)
-    hints = {}
-    for i in np.unique(labels[plane]):
-        inner = ndimage.binary_erosion(labels[plane] == i, iterations=3)
-        if inner.any():
-            y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(inner)), inner.shape)
-            swatch = compose(np.full((1, 1), 60, np.float32), colors[int(i)][None, None])[0, 0]
-            hints[int(i)] = Hint(int(y) - 1, int(x) - 1, tuple(swatch / 255), 3, plane=(plane,))
-    return hints
-
-
-def regions_right(rgb: np.ndarray, labels: np.ndarray, hints: dict[int, Hint]) -> list[float]:
-    """Per plane: the fraction of hinted regions on it whose median a*b* is within ΔE_ab 10 of the hint
-    (the hint's colour at the region's own L*: bright regions cannot hold every chroma)."""
-    out = []
-    for k in range(len(rgb)):
-        lab = image_to_lab(rgb[k])
-        right = []
-        for i in [i for i in hints if np.any(labels[k] == i)]:
-            inside = lab[labels[k] == i]
-            target = image_to_lab(compose(inside[None, :, 0], np.broadcast_to(hints[i].ab, (1, len(inside), 2))))[0, :, 1:]
-            right.append(np.hypot(*(np.median(inside[:, 1:], axis=0) - np.median(target, axis=0))) < 10)
-        out.append(np.mean(right))
-    return out
 
 
 def test_generated_volume_has_objects_that_persist_appear_and_end(volume):

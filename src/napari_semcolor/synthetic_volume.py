@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from napari_semcolor.synthetic import _smooth_noise, render
+from napari_semcolor.color import compose, image_to_lab
+from napari_semcolor.hints import Hint
+from napari_semcolor.synthetic import _smooth_noise, region_colors, render
 
 
 @dataclass
@@ -107,3 +109,46 @@ def static_voxels(labels: np.ndarray, erode: int = 2) -> np.ndarray:
         # erosion of the union would join touching objects: keep only pixels whose neighbourhood is one object
         inner[k] &= ndimage.minimum_filter(labels[k], 2 * erode + 1) == ndimage.maximum_filter(labels[k], 2 * erode + 1)
     return inner[:-1] & inner[1:] & (labels[:-1] == labels[1:])
+
+
+def region_hints(labels: np.ndarray, plane: int, *, seed: int = 0, size: int = 3) -> dict[int, Hint]:
+    """One hint per region of plane ``plane`` of a generated volume, deep inside it, in the region's
+    colour (:func:`~napari_semcolor.synthetic.region_colors` of ``seed``, shown at mid lightness)."""
+    colors = region_colors(labels, seed=seed)
+    hints = {}
+    for i in np.unique(labels[plane]):
+        inner = ndimage.binary_erosion(labels[plane] == i, iterations=size)
+        if inner.any():
+            y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(inner)), inner.shape)
+            swatch = compose(np.full((1, 1), 60, np.float32), colors[int(i)][None, None])[0, 0]
+            hints[int(i)] = Hint(int(y) - size // 2, int(x) - size // 2, tuple(float(c) for c in swatch / 255), size, plane=(plane,))
+    return hints
+
+
+def regions_right(rgb: np.ndarray, labels: np.ndarray, hints: dict[int, Hint], tolerance: float = 10.0) -> list[float]:
+    """Per plane of a coloured stack: the fraction of hinted regions on it whose median a*b* is within
+    ΔE_ab ``tolerance`` of their hint's colour at the region's own L* (bright regions cannot hold
+    every chroma); NaN on a plane without any hinted region."""
+    out = []
+    for k in range(len(rgb)):
+        lab = image_to_lab(rgb[k])
+        right = []
+        for i in [i for i in hints if np.any(labels[k] == i)]:
+            inside = lab[labels[k] == i]
+            target = image_to_lab(compose(inside[None, :, 0], np.broadcast_to(hints[i].ab, (1, len(inside), 2))))[0, :, 1:]
+            right.append(np.hypot(*(np.median(inside[:, 1:], axis=0) - np.median(target, axis=0))) < tolerance)
+        out.append(float(np.mean(right)) if right else float("nan"))
+    return out
+
+
+def flicker(rgb: np.ndarray, labels: np.ndarray) -> float:
+    """Mean |Δa*b*| between consecutive planes inside static objects (:func:`static_voxels`)."""
+    static = static_voxels(labels)
+    total, count = 0.0, 0
+    previous = image_to_lab(rgb[0])[..., 1:]
+    for k in range(1, len(rgb)):
+        current = image_to_lab(rgb[k])[..., 1:]
+        d = np.hypot(*np.moveaxis(current - previous, -1, 0))[static[k - 1]]
+        total, count = total + float(d.sum()), count + d.size
+        previous = current
+    return total / max(count, 1)
