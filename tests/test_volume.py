@@ -13,7 +13,7 @@ from napari_semcolor.errors import Cancelled, SemcolorError
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize_stack
 from napari_semcolor.propagation3d import plane_shifts, volume_graph
-from napari_semcolor.synthetic_volume import make_sem_volume, region_hints, regions_right, static_voxels
+from napari_semcolor.synthetic_volume import flicker, make_sem_volume, region_hints, regions_right, static_voxels
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +128,29 @@ def test_zarr_output_and_tiff_path(volume, tmp_path):
     np.testing.assert_array_equal(z[:], expected)
     colorize_stack(small, "propagate", hints, out=tmp_path / "out.tif")
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+
+
+@pytest.fixture(scope="module")
+def small_volume():
+    return make_sem_volume((8, 96, 96), seed=4, drift=(0.2, 0.1))
+
+
+def test_per_plane_backend_is_made_consistent_through_the_stack(small_volume):
+    hints = region_hints(small_volume.labels, 0)
+    stack = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu").image
+    planes = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu", through="planes").image
+    assert flicker(stack, small_volume.labels) <= 2 < flicker(planes, small_volume.labels)
+    assert np.nanmean(regions_right(stack, small_volume.labels, hints)) > np.nanmean(regions_right(planes, small_volume.labels, hints))
+    for k in range(len(stack)):
+        assert np.abs(image_to_lab(stack[k])[..., 0] - to_lightness(small_volume.image[k])).max() <= 1.0
+
+
+def test_one_diffusion_proposal_colours_the_whole_stack(small_volume):
+    fast = {"steps": 2}
+    hints = region_hints(small_volume.labels, 3)
+    result = colorize_stack(small_volume.image, "diffusion", list(hints.values()), options=fast, device="cpu", seed=1)
+    assert flicker(result.image, small_volume.labels) <= 2
+    chroma = [np.hypot(*np.moveaxis(image_to_lab(p)[..., 1:], -1, 0)).mean() for p in result.image]
+    assert min(chroma) > 5  # every plane coloured, not only the hinted one
+    again = colorize_stack(small_volume.image, "diffusion", list(hints.values()), options=fast, device="cpu", seed=1)
+    np.testing.assert_array_equal(again.image, result.image)
