@@ -116,7 +116,7 @@ def test_lazy_input_and_memmapped_output_plane_by_plane(volume, tmp_path):
     assert seen == sorted(seen) and seen[-1] == 1.0
 
 
-def test_zarr_output_and_tiff_path(volume, tmp_path):
+def test_zarr_output_tiff_path_and_dask_input(volume, tmp_path):
     import tifffile
     import zarr
 
@@ -128,6 +128,10 @@ def test_zarr_output_and_tiff_path(volume, tmp_path):
     np.testing.assert_array_equal(z[:], expected)
     colorize_stack(small, "propagate", hints, out=tmp_path / "out.tif")
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+    import dask.array as da
+
+    lazy = da.from_array(small, chunks=(1, 64, 64))
+    np.testing.assert_array_equal(colorize_stack(lazy, "propagate", hints).image, expected)
 
 
 @pytest.fixture(scope="module")
