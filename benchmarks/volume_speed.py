@@ -7,7 +7,7 @@ RSS is its own). Cases:
   planes), the result in memory;
 * ``tiff``: a Z × N × N uint8 multi-page TIFF read through ``tifffile.memmap`` (planes tiled from
   a generated 512 × 512 volume, written plane by plane) to a zarr array (``--output zarr``) or a
-  memory-mapped TIFF (``--output tif``; its mapped pages count in the peak RSS).
+  TIFF path (``--output tif``, written page by page as planes finish).
 
 Prints a Markdown table (wall-clock and CPU seconds: on a busy machine the CPU time is what the
 run itself costs).

@@ -126,7 +126,8 @@ def test_zarr_output_tiff_path_and_dask_input(volume, tmp_path):
     z = zarr.create_array(store=str(tmp_path / "out.zarr"), shape=(*small.shape, 3), dtype=np.uint8, chunks=(1, 32, 64, 3))
     colorize_stack(small, "propagate", hints, out=z)
     np.testing.assert_array_equal(z[:], expected)
-    colorize_stack(small, "propagate", hints, out=tmp_path / "out.tif")
+    written = colorize_stack(small, "propagate", hints, out=tmp_path / "out.tif").rgb  # page by page, then mapped
+    assert written.shape == (1, *small.shape, 3)
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
     import dask.array as da
 

@@ -60,7 +60,7 @@ def colorize_stack(
     out : array-like, str or Path, optional
         Where to write the result instead of a new in-memory array: a writable uint8 array of shape
         ``image.shape + (3,)`` (numpy memmap, zarr array, ``tifffile.memmap``), or a TIFF path
-        (memory-mapped, one RGB page per plane).
+        (written one RGB page per plane as the planes finish, then mapped read-only).
     **kwargs
         The other keyword arguments of :func:`colorize` (one proposal: ``n_samples`` must be 1).
 
@@ -90,15 +90,18 @@ def colorize_stack(
     check_per_plane("keep_gray", kwargs.get("keep_gray"), shape)
     by_plane = split_hints(hints or [], shape[:-2])
     memory.check_memory((int(np.prod(shape[:-1])), shape[-1]), 1, labels is not None, in_memory_output=out is None)
+    spacing = check_spacing(spacing, len(shape))
     result, targets = open_stack_output(out, shape)
     report = progress or (lambda fraction, message: None)
-    if through == "stack":
-        from napari_semcolor.pipeline.volume import colorize_volume
+    try:
+        if through == "stack":
+            from napari_semcolor.pipeline.volume import colorize_volume
 
-        spacing = check_spacing(spacing, len(shape))
-        metadata = colorize_volume(stack, backend, by_plane, labels, targets, report, cancel, spacing=spacing, align=align, **kwargs)
-    else:
-        metadata = _plane_by_plane(stack, backend, by_plane, labels, targets, report, cancel, **kwargs)
+            metadata = colorize_volume(stack, backend, by_plane, labels, targets, report, cancel, spacing=spacing, align=align, **kwargs)
+        else:
+            metadata = _plane_by_plane(stack, backend, by_plane, labels, targets, report, cancel, **kwargs)
+    finally:
+        result = finish_stack_output(result)
     for target in targets.values():
         if hasattr(target, "flush"):
             target.flush()
@@ -171,23 +174,70 @@ def split_hints(hints: list[Hint], lead_shape: tuple[int, ...]) -> dict[tuple[in
 
 
 def open_stack_output(out, shape: tuple[int, ...]):
-    """(what ``ColorizeResult.rgb`` holds, {plane index: row-writable (H, W, 3) target})."""
+    """(what ``ColorizeResult.rgb`` holds, {plane index: row-writable (H, W, 3) target}).
+
+    A TIFF path is written page by page as the planes are finished (:class:`_TiffPages`): nothing
+    of it is mapped in memory, so its size does not count in the process's memory.
+    """
     want = (*shape, 3)
+    planes = list(np.ndindex(*shape[:-2]))
     if out is None:
         rgb = np.empty(want, np.uint8)
-        return rgb[None], {index: rgb[index] for index in np.ndindex(*shape[:-2])}
+        return rgb[None], {index: rgb[index] for index in planes}
     if isinstance(out, (str, Path)):
-        from napari_semcolor.files.images import create_tiff
-
-        out = create_tiff(out, want)
+        pages = _TiffPages(out, want)
+        return pages, {index: pages for index in planes}
     got = tuple(np.shape(out))
     if got not in (want, (1, *want)):
         raise SemcolorError(f"out must have shape {want} (the stack's plus RGB); got {got}")
     if np.dtype(getattr(out, "dtype", np.uint8)) != np.uint8:
         raise SemcolorError("out must be a uint8 array (8-bit RGB)")
     lead = (0,) if len(got) == len(want) + 1 else ()
-    targets = {index: out[lead + index] if isinstance(out, np.ndarray) else _PlaneRows(out, lead + index, want[-3:]) for index in np.ndindex(*shape[:-2])}
+    targets = {index: out[lead + index] if isinstance(out, np.ndarray) else _PlaneRows(out, lead + index, want[-3:]) for index in planes}
     return (out if lead or not isinstance(out, np.ndarray) else out[None]), targets
+
+
+def finish_stack_output(result):
+    """The result once every plane is written: a TIFF path's file is closed and mapped read-only."""
+    if isinstance(result, _TiffPages):
+        return result.close()[None]
+    return result
+
+
+class _TiffPages:
+    """A stack written to a TIFF file one RGB page per plane, in order, as each plane is finished.
+
+    Every plane's target is this object: rows go into a one-plane buffer, and a full buffer is
+    appended to the file as the next page.
+    """
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, path, shape: tuple[int, ...]):
+        import tifffile
+
+        path = Path(path)
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            raise SemcolorError(f"cannot write {path.name} plane by plane: give an output ending in .tif or .tiff")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.shape, self.count = path, shape[-3:], int(np.prod(shape[:-3]))
+        self.writer = tifffile.TiffWriter(path, bigtiff=int(np.prod(shape)) > 2**31)
+        self.buffer = np.zeros(self.shape, np.uint8)
+        self.rows = 0
+
+    def __setitem__(self, rows: slice, block: np.ndarray) -> None:
+        self.buffer[rows] = block
+        self.rows += rows.stop - rows.start
+        if self.rows >= self.shape[0]:
+            self.writer.write(self.buffer, photometric="rgb", contiguous=True)
+            self.rows = 0
+
+    def close(self) -> np.ndarray:
+        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3)."""
+        import tifffile
+
+        self.writer.close()
+        return tifffile.memmap(self.path, mode="r")
 
 
 class _PlaneRows:
