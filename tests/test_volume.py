@@ -82,6 +82,8 @@ def test_bad_stack_input_says_what_to_do(volume):
     hint = Hint(10, 10, (0.9, 0.1, 0.1), 3, plane=(12,))
     with pytest.raises(SemcolorError, match="outside|planes"):
         colorize_stack(volume.image, "propagate", [hint])
+    with pytest.raises(SemcolorError, match="one coordinate per axis"):
+        colorize_stack(volume.image.reshape(2, 5, 128, 128), "propagate", [Hint(10, 10, (0.9, 0.1, 0.1), 3, plane=(1,))])
     with pytest.raises(SemcolorError, match="labels must be 2D"):
         colorize_stack(volume.image, "propagate", [], np.zeros((5, 128, 128), np.int32))
     with pytest.raises(SemcolorError, match="spacing"):

@@ -164,7 +164,12 @@ def split_hints(hints: list[Hint], lead_shape: tuple[int, ...]) -> dict[tuple[in
                 found.append(h)
             continue
         index = tuple(int(v) for v in h.plane[-n:])
-        if len(h.plane) < n or index not in planes:
+        if len(h.plane) < n:
+            raise SemcolorError(
+                f"hint {i} is on plane {tuple(h.plane)} but the stack has {n} leading axes {lead_shape}: "
+                "give one coordinate per axis"
+            )
+        if index not in planes:
             raise SemcolorError(
                 f"hint {i} is on plane {tuple(h.plane)} but the stack has planes {tuple(s - 1 for s in lead_shape)} "
                 "at most (counting from 0); move or delete it"
