@@ -38,7 +38,7 @@ from napari_semcolor.upsample import working_shape
 #: the volume's working resolution holds at most about this many voxels
 VOXEL_BUDGET = 1_500_000
 #: per-plane backends: pull of each voxel to its own plane's colour (smaller = smoother through z)
-PLANE_WEIGHT = 0.05
+PLANE_WEIGHT = 0.02
 #: stochastic backends: at most this many key planes are coloured by the backend
 MAX_KEY_PLANES = 8
 #: progress: preparing the planes up to this fraction, the volume's a*b* up to the next
