@@ -69,6 +69,12 @@ def test_constant_image_is_fine():
     assert L.shape == (5, 5) and np.all(np.isfinite(L))
 
 
+def test_subnormal_range_counts_as_constant():
+    # found by hypothesis: a float64 image spanning 1e-308 made 100 / span overflow to inf → NaN L*
+    L = to_lightness(np.array([[-1.11253693e-308, 0.0]]))
+    assert np.all(np.isfinite(L)) and np.all(L == L[0, 0])
+
+
 def test_nan_is_a_clear_error_or_filled():
     img = np.ones((4, 4))
     img[1, 1] = np.nan

@@ -185,7 +185,9 @@ def _finite(arr: np.ndarray, fill: float | None) -> np.ndarray:
 
 def _stretch(data: np.ndarray, lo: float, hi: float, nan: float | None) -> np.ndarray:
     span = hi - lo
-    if not np.isfinite(span) or span <= 0:  # constant image: mid-gray unless it is at an end
+    # constant image: mid-gray. A span below float32's smallest normal (subnormal values of a
+    # float64 image) counts as constant too: 100 / span would overflow to inf and give NaN.
+    if not np.isfinite(span) or span < np.finfo(np.float32).tiny:
         out = np.full(data.shape, 50.0, np.float32)
     else:
         out = np.clip((data - lo) * (100.0 / span), 0, 100).astype(np.float32)
