@@ -157,7 +157,7 @@ def test_stack_is_coloured_plane_by_plane_with_plane_hints(scene):
     red, blue = (0.9, 0.1, 0.1), (0.1, 0.2, 0.9)
     hints = [Hint(20, 20, red, 5, plane=(0,)), Hint(20, 20, blue, 5, plane=(1,)), Hint(100, 100, (0.5, 0.5, 0.5), 3)]
     seen = []
-    result = colorize_stack(stack, "propagate", hints, progress=lambda f, m: seen.append(f))
+    result = colorize_stack(stack, "propagate", hints, progress=lambda f, m: seen.append(f), through="planes")
     assert result.rgb.shape == (1, 3, *scene.image.shape, 3)
     from napari_semcolor.color import rgb_to_lab
 

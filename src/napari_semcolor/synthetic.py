@@ -98,6 +98,21 @@ def make_sem(
             height[inside] = -np.sqrt(1 - d2[inside])
         base = _smooth_noise(rng, (hs, w), scale / 10) * 20 + 160
         obj = 45 + rng.uniform(-15, 15, n + 1)
+    img = render(labels, height, base, obj, scale, noise, rng)
+    if bar:
+        strip = np.full((bar, w), 25.0, np.float32)
+        for x0 in range(4, w - 6, max(6, w // 24)):  # text-like marks
+            if rng.random() < 0.7:
+                strip[bar // 4 : 3 * bar // 4, x0 : x0 + max(2, w // 60)] = 230
+        img = np.concatenate([img, strip])
+        labels = np.concatenate([labels, np.full((bar, w), -1, np.int32)])
+    return SyntheticSEM(np.clip(np.round(img), 0, 255).astype(np.uint8), labels)
+
+
+def render(
+    labels: np.ndarray, height: np.ndarray, base: np.ndarray, obj: np.ndarray, scale: float, noise: float, rng: np.random.Generator,
+) -> np.ndarray:
+    """The SEM look of one plane: object gray levels and height, bright rims, shading, noise (float)."""
     img = base.copy()
     fg = labels > 0
     img[fg] = obj[labels[fg]] + 45 * np.abs(height[fg]) * np.sign(obj[labels[fg]] - base[fg]) * 0.5
@@ -108,14 +123,7 @@ def make_sem(
     gy, gx = np.gradient(ndimage.gaussian_filter(height, 2))
     img += 60 * (gx + gy) * (scale / 256)
     img = ndimage.gaussian_filter(img, 0.7) + rng.normal(0, noise, img.shape)
-    if bar:
-        strip = np.full((bar, w), 25.0, np.float32)
-        for x0 in range(4, w - 6, max(6, w // 24)):  # text-like marks
-            if rng.random() < 0.7:
-                strip[bar // 4 : 3 * bar // 4, x0 : x0 + max(2, w // 60)] = 230
-        img = np.concatenate([img, strip])
-        labels = np.concatenate([labels, np.full((bar, w), -1, np.int32)])
-    return SyntheticSEM(np.clip(np.round(img), 0, 255).astype(np.uint8), labels)
+    return img
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:

@@ -114,6 +114,8 @@ def write_sidecar(path: str | Path, metadata: dict, pixel_size: tuple[float, flo
 def create_tiff(path: str | Path, shape: tuple[int, ...], *, pixel_size: tuple[float, float] | None = None) -> np.ndarray:
     """Create an uncompressed uint8 TIFF of ``shape`` ((H, W, 3) RGB or (H, W) gray) and memory-map it.
 
+    A stack ((..., H, W, 3)) is one RGB page per plane.
+
     Write into the returned ``np.memmap`` block by block (e.g. as ``colorize(..., out=…)``) and
     call ``flush()``: an image larger than memory is written without ever being whole in memory.
     The pixel size (y, x, in metres) is stored as in :func:`write_result`.
@@ -124,7 +126,8 @@ def create_tiff(path: str | Path, shape: tuple[int, ...], *, pixel_size: tuple[f
     if path.suffix.lower() not in (".tif", ".tiff"):
         raise SemcolorError(f"cannot write {path.name} tile by tile: give an output ending in .tif or .tiff")
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tifffile.memmap(path, shape=tuple(shape), dtype=np.uint8, photometric="rgb" if len(shape) == 3 else "minisblack", **_resolution(pixel_size))
+    photometric = "rgb" if len(shape) >= 3 and shape[-1] == 3 else "minisblack"
+    return tifffile.memmap(path, shape=tuple(shape), dtype=np.uint8, photometric=photometric, **_resolution(pixel_size))
 
 
 def numbered(path: str | Path, index: int, count: int) -> Path:

@@ -18,8 +18,8 @@ the input's L*. A run reads top to bottom in :func:`~.run.colorize`:
 
 Large images: only the working-resolution problem is ever whole in memory. The input is read in
 tiles of :data:`.memory.TILE_PIXELS`, so a lazy input (memmap, dask, zarr) stays lazy, and the
-result goes tile by tile into ``out`` or a uint8 array. :mod:`.stack` colours nD stacks plane by
-plane.
+result goes tile by tile into ``out`` or a uint8 array. :mod:`.stack` colours nD stacks: through
+the stack as one volume (:mod:`.volume`, hints on a few planes colour every plane) or plane by plane.
 """
 
 from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs, validate_labels

@@ -1,0 +1,79 @@
+"""Colouring through a stack (issue 16): hints on 1 plane in 10, per backend, next to plane by plane.
+
+A generated volume (:func:`napari_semcolor.synthetic_volume.make_sem_volume`: ellipsoid particles
+that persist, appear and end, slow drift) gets one hint per region on planes 0, 10, 20, …. For
+every backend, coloured through the stack and plane by plane, the table gives
+
+* **regions ok (min / mean)**: per plane, the fraction of hinted regions on it (regions that exist
+  on a hinted plane) whose median a*b* is within ΔE_ab 10 of the hint colour at the region's own
+  L*; the minimum over planes and the mean;
+* **flicker**: mean |Δa*b*| between consecutive planes inside static objects (voxels inside one
+  object on both planes, 2 px from its border);
+* **seconds** for the whole stack.
+
+The last row is a ceiling for the scene: ``propagate`` plane by plane with every plane hinted.
+
+    python benchmarks/volume_quality.py [--shape 30 256 256] [--backends propagate eecnn nst diffusion]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from napari_semcolor.color import compose, to_lightness
+from napari_semcolor.pipeline import colorize_stack
+from napari_semcolor.synthetic import make_sem, paint, region_colors
+from napari_semcolor.synthetic_volume import flicker, make_sem_volume, region_hints, regions_right
+
+
+def reference_image() -> np.ndarray:
+    """A colour SEM-like image for reference backends (regions in well-spread colours)."""
+    sem = make_sem((256, 256), "particles", seed=7)
+    return compose(to_lightness(sem.image), paint(sem.labels, region_colors(sem.labels, seed=3)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shape", type=int, nargs=3, default=(30, 256, 256))
+    p.add_argument("--backends", nargs="+", default=["propagate", "eecnn", "nst", "diffusion"])
+    p.add_argument("--every", type=int, default=10, help="hints on one plane in this many")
+    p.add_argument("--drift", type=float, nargs=2, default=(0.3, 0.2))
+    p.add_argument("--seed", type=int, default=2)
+    args = p.parse_args()
+    volume = make_sem_volume(tuple(args.shape), seed=args.seed, drift=tuple(args.drift))
+    hints: dict[int, object] = {}
+    by_region = {}
+    for k in range(0, args.shape[0], args.every):
+        plane_hints = region_hints(volume.labels, k)
+        for i, h in plane_hints.items():
+            by_region.setdefault(i, h)
+        hints[k] = list(plane_hints.values())
+    all_hints = [h for plane in hints.values() for h in plane]
+    # a region is scored against its first hint (all hints of one region share its colour)
+    print(f"volume {tuple(args.shape)}, drift {tuple(args.drift)} px/plane, {len(all_hints)} hints on planes {sorted(hints)}\n")
+    print("| backend | through | regions ok min | regions ok mean | flicker | seconds |")
+    print("|---|---|---|---|---|---|")
+    for backend in args.backends:
+        extra = {"references": {0: reference_image()}} if backend == "nst" else {}
+        for through in ("stack", "planes"):
+            t0 = time.perf_counter()
+            rgb = colorize_stack(volume.image, backend, all_hints, through=through, **extra).image
+            seconds = time.perf_counter() - t0
+            row(backend, through, rgb, volume.labels, by_region, seconds)
+    if "propagate" in args.backends:  # the ceiling: the same regions hinted on every plane, plane by plane
+        every = [h for k in range(args.shape[0]) for h in region_hints(volume.labels, k).values()]
+        t0 = time.perf_counter()
+        rgb = colorize_stack(volume.image, "propagate", every, through="planes").image
+        row("propagate", "planes, every plane hinted", rgb, volume.labels, by_region, time.perf_counter() - t0)
+
+
+def row(backend: str, through: str, rgb: np.ndarray, labels: np.ndarray, by_region: dict, seconds: float) -> None:
+    right = regions_right(rgb, labels, by_region)
+    print(f"| {backend} | {through} | {np.nanmin(right):.0%} | {np.nanmean(right):.0%} | {flicker(rgb, labels):.2f} | {seconds:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

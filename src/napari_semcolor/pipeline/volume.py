@@ -1,0 +1,181 @@
+"""A stack coloured as one volume: the stages of :func:`~.run.colorize`, through the planes.
+
+1. every plane's L*, labels and hints at one working resolution, chosen for the whole volume
+   (:func:`volume_working_size`: a bounded number of voxels, planes downsampled, z kept);
+2. a*b* for the whole volume at that resolution, consistent through the planes:
+
+   * ``propagate``: the hints spread through the stack in 3D (:mod:`napari_semcolor.propagation3d`);
+   * backends with several proposals (``diffusion``): the hinted planes (or the middle one) are
+     coloured with one shared seed and the others follow from them through the stack, so one
+     proposal is one colouring of the whole stack;
+   * the others (``eecnn``, ``nst``, …): each plane is coloured, the colourings are smoothed
+     through the planes where the gray value holds (a static object keeps its colour), and the
+     hints are imposed in 3D;
+3. plane by plane: refinement, guided upsampling with the plane's own L* and composition into
+   the plane's output (:func:`~.write.write_proposal`); the input is read one plane at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from napari_semcolor.backends import get_backend
+from napari_semcolor.backends.base import Job
+from napari_semcolor.errors import check_cancel
+from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs
+from napari_semcolor.pipeline.params import MIN_WORKING_SIZE, RunParams, run_params
+from napari_semcolor.pipeline.propose import propose
+from napari_semcolor.pipeline.refine import refine
+from napari_semcolor.pipeline.runinfo import run_metadata
+from napari_semcolor.pipeline.stack import plane_of
+from napari_semcolor.pipeline.write import write_proposal
+from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
+from napari_semcolor.upsample import working_shape
+
+#: the volume's working resolution holds at most about this many voxels
+VOXEL_BUDGET = 1_500_000
+#: per-plane backends: pull of each voxel to its own plane's colour (smaller = smoother through z)
+PLANE_WEIGHT = 0.02
+#: stochastic backends: at most this many key planes are coloured by the backend
+MAX_KEY_PLANES = 8
+#: progress: preparing the planes up to this fraction, the volume's a*b* up to the next
+PHASES = (0.15, 0.5)
+
+
+def volume_working_size(n_planes: int, shape: tuple[int, int], long_side: int) -> int:
+    """Long side of the planes' working resolution: ``long_side`` unless the volume would hold
+    more than :data:`VOXEL_BUDGET` voxels (never below the smallest working size)."""
+    work = working_shape(shape, long_side)
+    voxels = n_planes * work[0] * work[1]
+    if voxels <= VOXEL_BUDGET:
+        return max(work)
+    return max(MIN_WORKING_SIZE, int(max(work) * np.sqrt(VOXEL_BUDGET / voxels)))
+
+
+def colorize_volume(
+    stack, backend: str, by_plane: dict, labels, targets: dict, report, cancel, *, spacing: tuple[float, ...],
+    align: bool | str = False, references: dict | None = None, keep_gray=None, **kwargs,
+) -> dict:
+    """Colour ``stack`` (..., n, H, W) as volumes through its last leading axis into ``targets``.
+
+    The arguments are :func:`~.stack.colorize_stack`'s, checked; ``by_plane`` maps every plane
+    index to its hints. Returns the first plane's run metadata.
+    """
+    t0 = time.perf_counter()
+    params, spec = run_params(backend, **kwargs)
+    shape = tuple(stack.shape)
+    n = shape[-3]
+    params = replace(params, working_size=volume_working_size(n, shape[-2:], params.working_size or spec.working_size))
+    outer = list(np.ndindex(*shape[:-3]))
+    metadata = None
+    for o, head in enumerate(outer):
+        planes = [(*head, k) for k in range(n)]
+        volume = _Volume(stack, planes, labels, keep_gray, by_plane, params, spec)
+        part = lambda f, m, o=o: report((o + f) / len(outer), m)  # noqa: E731
+        ab, job = _volume_ab(volume, references, spacing[-3:], align, part, cancel)
+        md = _write_planes(volume, ab, job, targets, part, cancel)
+        metadata = metadata or md
+    report(1.0, "done")
+    return {**metadata, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+class _Volume:
+    """One volume's planes: their small working-resolution data, and their full inputs on demand."""
+
+    def __init__(self, stack, planes: list, labels, keep_gray, by_plane: dict, params: RunParams, spec):
+        self.stack, self.planes, self.labels, self.keep_gray = stack, planes, labels, keep_gray
+        self.by_plane, self.params, self.spec = by_plane, params, spec
+        self.small: list[Inputs] = []
+
+    def inputs(self, k: int) -> Inputs:
+        """Plane ``k``'s checked inputs (reads the plane)."""
+        index = self.planes[k]
+        return prepare_inputs(
+            self.stack[index], self.by_plane[index], plane_of(self.labels, index), plane_of(self.keep_gray, index),
+            self.params, self.spec, in_memory_output=False,
+        )
+
+    def prepare(self, report, cancel) -> None:
+        """Every plane's working-resolution data, read one plane at a time (full-size parts dropped)."""
+        for k in range(len(self.planes)):
+            check_cancel(cancel)
+            self.small.append(replace(self.inputs(k), image=None, labels=None, read_L=None, keep_gray=None))
+            report(PHASES[0] * (k + 1) / len(self.planes), f"reading plane {k + 1}/{len(self.planes)}")
+
+    def stacked(self, name: str) -> np.ndarray | None:
+        values = [getattr(s, name) for s in self.small]
+        return None if values[0] is None else np.stack(values)
+
+
+def _volume_ab(volume: _Volume, references, spacing, align, report, cancel) -> tuple[np.ndarray, Job]:
+    """(n, h, w, 2) a*b* of the whole volume at working resolution, and the first plane's Job."""
+    volume.prepare(report, cancel)
+    params, spec = volume.params, volume.spec
+    L, lab = volume.stacked("L_work"), volume.stacked("labels_work")
+    hint_ab, hint_mask = volume.stacked("hint_ab"), volume.stacked("hint_mask")
+    H, W = volume.small[0].shape
+    h, w = L.shape[1:]
+    solve = {
+        "spacing": (spacing[0], spacing[1] * H / h, spacing[2] * W / w),
+        "shifts": plane_shifts(L, subpixel=align != "integer") if align else None,
+        "cancel": cancel,
+    }
+    start, end = PHASES
+    report(start, "colouring through the stack")
+    model = get_backend(params.backend)
+    if params.backend == "propagate":
+        ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=lambda f: report(start + (end - start) * f, "propagating through the stack"), **solve)
+        job = Job(L=L[0], hint_ab=hint_ab[0], hint_mask=hint_mask[0], labels=None if lab is None else lab[0],
+                  references=dict(references or {}), options=params.options, seed=params.seed)
+        return ab, job
+    keys = _key_planes(hint_mask) if spec.proposals else range(len(L))
+    planes, job = {}, None
+    for i, k in enumerate(keys):
+        step = lambda f, m, i=i: report(start + (end - start) * 0.8 * (i + f) / len(keys), f"plane {keys[i] + 1}: {m}")  # noqa: E731
+        got, first = propose(model, volume.small[k], params, spec, references, step, cancel)
+        planes[k], job = got[0], job or first
+    if spec.proposals:  # the key planes' colourings are the volume's, the rest follows through the stack
+        prior = np.zeros(L.shape + (2,), np.float32)
+        weight = np.zeros(L.shape, np.float32)
+        for k, ab_k in planes.items():
+            prior[k], weight[k] = ab_k, 1.0
+        return propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve), job
+    ab = smooth_through_planes(L, np.stack([planes[k] for k in range(len(L))]), lab, weight=PLANE_WEIGHT, spacing=solve["spacing"], shifts=solve["shifts"])
+    report(start + (end - start) * 0.9, "hints through the stack")
+    mask = hint_mask > 0
+    if mask.any():  # the hints, imposed in 3D: the residual at hint voxels spread edge-aware
+        residual = np.where(mask[..., None], hint_ab - ab, 0).astype(np.float32)
+        ab = ab + propagate_stack(L, residual, mask, lab, **solve)
+    return ab, job
+
+
+def _key_planes(hint_mask: np.ndarray) -> list[int]:
+    """The planes a stochastic backend colours: the hinted ones (at most :data:`MAX_KEY_PLANES`, evenly
+    spread), else the middle plane."""
+    hinted = np.flatnonzero(hint_mask.reshape(len(hint_mask), -1).any(axis=1))
+    if hinted.size == 0:
+        return [len(hint_mask) // 2]
+    if hinted.size > MAX_KEY_PLANES:
+        hinted = hinted[np.round(np.linspace(0, hinted.size - 1, MAX_KEY_PLANES)).astype(int)]
+    return [int(k) for k in hinted]
+
+
+def _write_planes(volume: _Volume, ab: np.ndarray, job: Job, targets: dict, report, cancel) -> dict:
+    """Refine and write every plane at full resolution; returns the first plane's metadata."""
+    start, n = PHASES[1], len(volume.planes)
+    metadata = None
+    for k, index in enumerate(volume.planes):
+        check_cancel(cancel)
+        inputs = volume.inputs(k)
+        message = f"writing plane {k + 1}/{n}"
+        report(start + (1 - start) * k / n, message)
+        write_proposal(
+            refine(ab[k], inputs, volume.params), inputs, targets[index], cancel=cancel,
+            progress=lambda f, k=k, message=message: report(start + (1 - start) * (k + f) / n, message),
+        )
+        if metadata is None:
+            metadata = run_metadata(volume.params, inputs, job, volume.spec, 0.0)
+    return metadata

@@ -1,0 +1,163 @@
+"""Stacks coloured through their planes (issue 16): generator, 3D propagation, colorize_stack."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_semcolor.color import image_to_lab, to_lightness
+from napari_semcolor.errors import Cancelled, SemcolorError
+from napari_semcolor.hints import Hint
+from napari_semcolor.pipeline import colorize_stack
+from napari_semcolor.propagation3d import plane_shifts, volume_graph
+from napari_semcolor.synthetic_volume import flicker, make_sem_volume, region_hints, regions_right, static_voxels
+
+
+@pytest.fixture(scope="module")
+def volume():
+    return make_sem_volume((10, 128, 128), seed=1, drift=(0.3, 0.2))
+
+
+def test_generated_volume_has_objects_that_persist_appear_and_end(volume):
+    assert volume.image.shape == volume.labels.shape == (10, 128, 128) and volume.image.dtype == np.uint8
+    present = [set(np.unique(p)) - {0} for p in volume.labels]
+    assert len(set.intersection(*present)) >= 3  # objects through the whole stack
+    assert set.union(*present) != set.intersection(*present)  # and some that start or end inside it
+    again = make_sem_volume((10, 128, 128), seed=1, drift=(0.3, 0.2))
+    np.testing.assert_array_equal(again.image, volume.image)
+    assert static_voxels(volume.labels).any()
+
+
+def test_phase_correlation_finds_the_drift():
+    plane = to_lightness(make_sem_volume((1, 128, 128), seed=3).image[0])
+    L = np.stack([ndimage.shift(plane, (1.5 * k, -2.0 * k), mode="nearest") for k in range(3)])
+    np.testing.assert_allclose(plane_shifts(L), [[1.5, -2.0]] * 2, atol=0.2)
+    np.testing.assert_allclose(plane_shifts(L, subpixel=False), [[1.5, -2.0]] * 2, atol=0.5)  # whole pixels
+
+
+def test_volume_graph_links_planes_and_cuts_label_borders():
+    L = np.full((3, 6, 6), 50, np.float32)
+    labels = np.zeros((3, 6, 6), np.int32)
+    labels[1] = 1  # plane 1 is another region: no edge to planes 0 and 2
+    W = volume_graph(L, labels)
+    n = 36
+    assert W[0:n][:, n : 2 * n].nnz == 0 and W[n : 2 * n][:, 2 * n :].nnz == 0
+    W = volume_graph(L, None, spacing=(4.0, 1.0, 1.0))
+    assert np.isclose(W[0, n], 0.25) and np.isclose(W[0, 1], 1.0)  # a z-edge 4× longer weighs a quarter
+    assert (W - W.T).nnz == 0
+
+
+def test_hints_on_one_plane_in_ten_colour_every_plane(volume):
+    hints = region_hints(volume.labels, 5)
+    result = colorize_stack(volume.image, "propagate", list(hints.values()))
+    rgb = result.image
+    assert rgb.shape == (*volume.image.shape, 3) and result.metadata["through"] == "stack"
+    assert min(regions_right(rgb, volume.labels, hints)) >= 0.8
+    for k in range(len(rgb)):  # the structure is the input's on every plane
+        assert np.abs(image_to_lab(rgb[k])[..., 0] - to_lightness(volume.image[k])).max() <= 1.0
+    planes = colorize_stack(volume.image, "propagate", list(hints.values()), through="planes").image
+    assert np.abs(image_to_lab(planes[0])[..., 1:]).max() < 1.5  # plane by plane, unhinted planes stay gray
+
+
+def test_labels_2d_and_3d_hold_colours_through_the_stack(volume):
+    labels = np.zeros(volume.image.shape[1:], np.int32)
+    labels[:, 64:] = 1
+    red, blue = (0.9, 0.1, 0.1), (0.1, 0.2, 0.9)
+    hints = [Hint(60, 20, red, 3, plane=(0,)), Hint(60, 100, blue, 3, plane=(9,))]
+    rgb = colorize_stack(volume.image, "propagate", hints, labels).image
+    lab = np.stack([image_to_lab(p) for p in rgb])
+    for k in range(len(lab)):  # red (b* > 0) on the left of every plane, blue (b* < 0) on the right
+        left, right = lab[k, :, :64, 2], lab[k, :, 64:, 2]
+        assert np.median(left) > 5 and np.median(right) < -5
+        assert (left < -3).mean() < 0.01 and (right > 3).mean() < 0.01  # no colour crosses the border
+    hints3 = region_hints(volume.labels, 0)
+    rgb3 = colorize_stack(volume.image, "propagate", list(hints3.values()), volume.labels).image
+    assert min(regions_right(rgb3, volume.labels, hints3)) >= 0.9
+
+
+def test_bad_stack_input_says_what_to_do(volume):
+    hint = Hint(10, 10, (0.9, 0.1, 0.1), 3, plane=(12,))
+    with pytest.raises(SemcolorError, match="outside|planes"):
+        colorize_stack(volume.image, "propagate", [hint])
+    with pytest.raises(SemcolorError, match="one coordinate per axis"):
+        colorize_stack(volume.image.reshape(2, 5, 128, 128), "propagate", [Hint(10, 10, (0.9, 0.1, 0.1), 3, plane=(1,))])
+    with pytest.raises(SemcolorError, match="labels must be 2D"):
+        colorize_stack(volume.image, "propagate", [], np.zeros((5, 128, 128), np.int32))
+    with pytest.raises(SemcolorError, match="spacing"):
+        colorize_stack(volume.image, "propagate", [], spacing=(1, 1))
+    with pytest.raises(SemcolorError, match="through"):
+        colorize_stack(volume.image, "propagate", [], through="sideways")
+    with pytest.raises(SemcolorError, match="out must have shape"):
+        colorize_stack(volume.image, "propagate", [], out=np.zeros((10, 128, 128), np.uint8))
+
+
+def test_cancel_between_planes(volume):
+    cancel = threading.Event()
+
+    def progress(fraction, message):
+        if "plane 3" in message:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        colorize_stack(volume.image, "propagate", list(region_hints(volume.labels, 0).values()), progress=progress, cancel=cancel)
+
+
+def test_lazy_input_and_memmapped_output_plane_by_plane(volume, tmp_path):
+    hints = list(region_hints(volume.labels, 0).values())
+    source = np.memmap(tmp_path / "in.raw", np.uint8, "w+", shape=volume.image.shape)
+    source[:] = volume.image
+    out = np.memmap(tmp_path / "out.raw", np.uint8, "w+", shape=(*volume.image.shape, 3))
+    seen = []
+    result = colorize_stack(source, "propagate", hints, spacing=(2.0, 1.0, 1.0), out=out, progress=lambda f, m: seen.append(f))
+    assert result.rgb.shape == (1, *out.shape) and np.shares_memory(result.rgb, out)
+    expected = colorize_stack(volume.image, "propagate", hints, spacing=(2.0, 1.0, 1.0)).image
+    np.testing.assert_array_equal(np.asarray(out), expected)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_zarr_output_tiff_path_and_dask_input(volume, tmp_path):
+    import tifffile
+    import zarr
+
+    small = volume.image[:3, :64, :64]
+    hints = [Hint(30, 30, (0.9, 0.1, 0.1), 3, plane=(1,))]
+    expected = colorize_stack(small, "propagate", hints).image
+    z = zarr.create_array(store=str(tmp_path / "out.zarr"), shape=(*small.shape, 3), dtype=np.uint8, chunks=(1, 32, 64, 3))
+    colorize_stack(small, "propagate", hints, out=z)
+    np.testing.assert_array_equal(z[:], expected)
+    written = colorize_stack(small, "propagate", hints, out=tmp_path / "out.tif").rgb  # page by page, then mapped
+    assert written.shape == (1, *small.shape, 3)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), expected)
+    import dask.array as da
+
+    lazy = da.from_array(small, chunks=(1, 64, 64))
+    np.testing.assert_array_equal(colorize_stack(lazy, "propagate", hints).image, expected)
+
+
+@pytest.fixture(scope="module")
+def small_volume():
+    return make_sem_volume((8, 96, 96), seed=4, drift=(0.2, 0.1))
+
+
+def test_per_plane_backend_is_made_consistent_through_the_stack(small_volume):
+    hints = region_hints(small_volume.labels, 0)
+    stack = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu").image
+    planes = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu", through="planes").image
+    assert flicker(stack, small_volume.labels) <= 2 < flicker(planes, small_volume.labels)
+    assert np.nanmean(regions_right(stack, small_volume.labels, hints)) > np.nanmean(regions_right(planes, small_volume.labels, hints))
+    for k in range(len(stack)):
+        assert np.abs(image_to_lab(stack[k])[..., 0] - to_lightness(small_volume.image[k])).max() <= 1.0
+
+
+def test_one_diffusion_proposal_colours_the_whole_stack(small_volume):
+    fast = {"steps": 2}
+    hints = region_hints(small_volume.labels, 3)
+    result = colorize_stack(small_volume.image, "diffusion", list(hints.values()), options=fast, device="cpu", seed=1)
+    assert flicker(result.image, small_volume.labels) <= 2
+    chroma = [np.hypot(*np.moveaxis(image_to_lab(p)[..., 1:], -1, 0)).mean() for p in result.image]
+    assert min(chroma) > 5  # every plane coloured, not only the hinted one
+    again = colorize_stack(small_volume.image, "diffusion", list(hints.values()), options=fast, device="cpu", seed=1)
+    np.testing.assert_array_equal(again.image, result.image)
