@@ -111,3 +111,20 @@ def test_hints_csv_plane_column_is_optional(tmp_path):
     (tmp_path / "bad.csv").write_text("y,x,r,g,b,size,plane\n5,5,200,40,40,3,-1\n")
     with pytest.raises(Exception, match="line 2"):
         hints_mod.read_csv(tmp_path / "bad.csv")
+
+
+def test_batch_colours_stacks_and_single_images_side_by_side(volume, files, capsys):
+    import imageio.v3 as iio
+
+    folder, hints = files
+    iio.imwrite(folder / "flat.png", volume.image[2])
+    args = ["batch", str(folder / "stack.tif"), str(folder / "flat.png"), "-o", str(folder / "out"), "--hints", str(folder / "hints.csv"), "-q"]
+    assert main([*args, "--spacing", "1,1,1"]) == 0
+    assert "2 coloured" in capsys.readouterr().out
+    out = read_sem_tiff(folder / "out" / "stack.tif")
+    assert out.data.shape == (*volume.image.shape, 3) and out.pixel_size == pytest.approx((PIXEL, PIXEL))
+    assert min(regions_right(out.data, volume.labels, hints)) >= 0.8
+    assert iio.imread(folder / "out" / "flat.png").shape == (64, 64, 3)
+    assert (folder / "out" / "stack.tif.json").is_file()
+    assert main([*args, "--spacing", "1,1,1"]) == 0
+    assert "2 up to date" in capsys.readouterr().out  # an interrupted batch resumes

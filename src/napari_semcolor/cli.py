@@ -307,6 +307,7 @@ def _batch(args) -> int:
     from napari_semcolor.batch import run_batch
 
     params = {**_common_params(args), "device": args.device, "databar_gray": args.databar_gray}
+    params.update({k: getattr(args, k) for k in ("through", "align", "spacing") if getattr(args, k)})  # stacks only
 
     def show(done: int, total: int, r) -> None:
         if not args.quiet:

@@ -204,5 +204,6 @@ def _add_batch(sub, backends: list[str]) -> None:
     b.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     b.add_argument("--workers", type=whole(1), help="local parallel workers (default: one file at a time)")
     b.add_argument("--processes", action="store_true", help="local workers are processes, not threads")
+    _add_stack_flags(b)
     b.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (e.g. tcp://host:8786; dask-jobqueue for SLURM/PBS)")
     b.add_argument("-q", "--quiet", action="store_true")
