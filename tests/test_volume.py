@@ -161,3 +161,18 @@ def test_one_diffusion_proposal_colours_the_whole_stack(small_volume):
     assert min(chroma) > 5  # every plane coloured, not only the hinted one
     again = colorize_stack(small_volume.image, "diffusion", list(hints.values()), options=fast, device="cpu", seed=1)
     np.testing.assert_array_equal(again.image, result.image)
+
+
+def test_one_lightness_map_for_the_whole_stack():
+    v = make_sem_volume((4, 64, 64), seed=2)
+    data = v.image.astype(np.float32) * 3.0
+    data[2, 0, 0] = 3.0 * 255 * 4  # one hot pixel on plane 2: a plane's own stretch would darken that plane
+    hint = Hint(30, 30, (0.9, 0.1, 0.1), 3, plane=(0,))
+    rgb = colorize_stack(data, "propagate", [hint]).image
+    expected = np.clip(data / data.max() * 100, 0, 100)  # the stack's range, not each plane's
+    for k in range(len(rgb)):
+        assert np.abs(image_to_lab(rgb[k])[..., 0] - expected[k]).max() <= 1.0
+    percent = colorize_stack(v.image, "propagate", [hint], percentiles=(1, 99)).image
+    lo, hi = np.percentile(v.image, (1, 99))
+    stretched = np.clip((v.image - lo) * 100 / (hi - lo), 0, 100)
+    assert np.abs(np.stack([image_to_lab(p)[..., 0] for p in percent]) - stretched).max() <= 1.0

@@ -71,7 +71,9 @@ class Inputs:
     hint_mask: np.ndarray
 
 
-def prepare_inputs(image, hints: list[Hint] | None, labels, keep_gray, params: RunParams, spec: BackendSpec, *, in_memory_output: bool = True) -> Inputs:
+def prepare_inputs(
+    image, hints: list[Hint] | None, labels, keep_gray, params: RunParams, spec: BackendSpec, *, in_memory_output: bool = True, to_L=None,
+) -> Inputs:
     """Check the data against each other and the memory, and compute what the backend works on.
 
     Parameters
@@ -82,6 +84,9 @@ def prepare_inputs(image, hints: list[Hint] | None, labels, keep_gray, params: R
         The backend's, for its default working size.
     in_memory_output : bool
         False when the result is written to the caller's ``out`` (it then costs no memory).
+    to_L : callable(block) -> L*, optional
+        The intensity → L* map to use (default: the image's own,
+        :func:`~napari_semcolor.color.lightness_mapping`); a stack passes one map for all planes.
 
     Raises
     ------
@@ -89,10 +94,10 @@ def prepare_inputs(image, hints: list[Hint] | None, labels, keep_gray, params: R
         Any input that does not fit the image or cannot be read, or a run too large for memory.
     """
     hints = list(hints or [])
-    return with_hints(prepare_image(image, labels, keep_gray, params, spec, in_memory_output=in_memory_output, hints=hints), hints)
+    return with_hints(prepare_image(image, labels, keep_gray, params, spec, in_memory_output=in_memory_output, hints=hints, to_L=to_L), hints)
 
 
-def prepare_image(image, labels, keep_gray, params: RunParams, spec: BackendSpec, *, in_memory_output: bool = True, hints=()) -> Inputs:
+def prepare_image(image, labels, keep_gray, params: RunParams, spec: BackendSpec, *, in_memory_output: bool = True, hints=(), to_L=None) -> Inputs:
     """:func:`prepare_inputs` without hints: the part that depends only on the image (cacheable).
 
     ``hints`` are only checked here (before the image is read), not rasterised; add them with
@@ -104,7 +109,10 @@ def prepare_image(image, labels, keep_gray, params: RunParams, spec: BackendSpec
         memory.check_memory(tuple(image.shape[:2]), params.n_samples, labels is not None, in_memory_output=in_memory_output)
     shape = tuple(int(n) for n in image.shape[:2])
     rows = memory.tile_rows(shape[-1])
-    to_L = lightness_mapping(image, nan=params.nan, percentiles=params.percentiles, chunk_rows=rows)  # validates; reads in tiles
+    if to_L is None:
+        to_L = lightness_mapping(image, nan=params.nan, percentiles=params.percentiles, chunk_rows=rows)  # validates; reads in tiles
+    elif len(image.shape) != 2:
+        raise SemcolorError(f"expected a 2D gray plane (h, w); got shape {tuple(image.shape)}")
 
     def read_L(r0: int, r1: int) -> np.ndarray:
         return to_L(np.asarray(image[r0:r1]))

@@ -24,7 +24,9 @@ import numpy as np
 
 from napari_semcolor.backends import get_backend
 from napari_semcolor.backends.base import Job
+from napari_semcolor.color import lightness_mapping
 from napari_semcolor.errors import check_cancel
+from napari_semcolor.pipeline import memory
 from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs
 from napari_semcolor.pipeline.params import MIN_WORKING_SIZE, RunParams, run_params
 from napari_semcolor.pipeline.propose import propose
@@ -70,10 +72,13 @@ def colorize_volume(
     n = shape[-3]
     params = replace(params, working_size=volume_working_size(n, shape[-2:], params.working_size or spec.working_size))
     outer = list(np.ndindex(*shape[:-3]))
+    # one intensity → L* map for the whole stack: a plane's own stretch would make the same
+    # material differ in L* from plane to plane (float data, percentiles) and cut the z-edges
+    to_L = lightness_mapping(_TallImage(stack), nan=params.nan, percentiles=params.percentiles, chunk_rows=memory.tile_rows(shape[-1]))
     metadata = None
     for o, head in enumerate(outer):
         planes = [(*head, k) for k in range(n)]
-        volume = _Volume(stack, planes, labels, keep_gray, by_plane, params, spec)
+        volume = _Volume(stack, planes, labels, keep_gray, by_plane, params, spec, to_L)
         part = lambda f, m, o=o: report((o + f) / len(outer), m)  # noqa: E731
         ab, job = _volume_ab(volume, references, spacing[-3:], align, part, cancel)
         md = _write_planes(volume, ab, job, targets, part, cancel)
@@ -85,9 +90,9 @@ def colorize_volume(
 class _Volume:
     """One volume's planes: their small working-resolution data, and their full inputs on demand."""
 
-    def __init__(self, stack, planes: list, labels, keep_gray, by_plane: dict, params: RunParams, spec):
+    def __init__(self, stack, planes: list, labels, keep_gray, by_plane: dict, params: RunParams, spec, to_L):
         self.stack, self.planes, self.labels, self.keep_gray = stack, planes, labels, keep_gray
-        self.by_plane, self.params, self.spec = by_plane, params, spec
+        self.by_plane, self.params, self.spec, self.to_L = by_plane, params, spec, to_L
         self.small: list[Inputs] = []
 
     def inputs(self, k: int) -> Inputs:
@@ -95,7 +100,7 @@ class _Volume:
         index = self.planes[k]
         return prepare_inputs(
             self.stack[index], self.by_plane[index], plane_of(self.labels, index), plane_of(self.keep_gray, index),
-            self.params, self.spec, in_memory_output=False,
+            self.params, self.spec, in_memory_output=False, to_L=self.to_L,
         )
 
     def prepare(self, report, cancel) -> None:
@@ -108,6 +113,29 @@ class _Volume:
     def stacked(self, name: str) -> np.ndarray | None:
         values = [getattr(s, name) for s in self.small]
         return None if values[0] is None else np.stack(values)
+
+
+class _TallImage:
+    """A stack seen as one tall 2D image, its planes one under the other (``image[r0:r1]`` reads
+    only the planes those rows are on): what :func:`~napari_semcolor.color.lightness_mapping` reads."""
+
+    def __init__(self, stack):
+        self.stack, self.dtype = stack, stack.dtype
+        self.planes = list(np.ndindex(*stack.shape[:-2]))
+        self.rows = int(stack.shape[-2])
+        self.shape = (len(self.planes) * self.rows, int(stack.shape[-1]))
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        r0, r1 = rows.start or 0, min(self.shape[0], self.shape[0] if rows.stop is None else rows.stop)
+        H = self.rows
+        parts = [
+            np.asarray(self.stack[(*self.planes[p], slice(max(r0, p * H) - p * H, min(r1, (p + 1) * H) - p * H))])
+            for p in range(r0 // H, (r1 - 1) // H + 1)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, self.shape[1]), self.dtype)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:  # percentiles of float data need it whole
+        return self[0 : self.shape[0]] if dtype is None else self[0 : self.shape[0]].astype(dtype)
 
 
 def _volume_ab(volume: _Volume, references, spacing, align, report, cancel) -> tuple[np.ndarray, Job]:
