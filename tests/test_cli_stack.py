@@ -128,3 +128,16 @@ def test_batch_colours_stacks_and_single_images_side_by_side(volume, files, caps
     assert (folder / "out" / "stack.tif.json").is_file()
     assert main([*args, "--spacing", "1,1,1"]) == 0
     assert "2 up to date" in capsys.readouterr().out  # an interrupted batch resumes
+
+
+def test_a_compressed_tiff_stack_is_read_page_by_page_with_the_same_result(volume, files):
+    from napari_semcolor.files.stacks import read_stack
+
+    folder, _ = files
+    per_cm = 1 / (PIXEL * 100)
+    tifffile.imwrite(folder / "packed.tif", volume.image, compression="zlib", resolution=(per_cm, per_cm), resolutionunit="CENTIMETER")
+    data, pixel_size = read_stack(folder / "packed.tif")
+    assert not isinstance(data, np.ndarray) and pixel_size == pytest.approx((PIXEL, PIXEL))  # lazy, not read whole
+    for name in ("stack", "packed"):
+        assert main(["colorize", str(folder / f"{name}.tif"), "-o", str(folder / f"{name}_out.tif"), "--hints", str(folder / "hints.csv"), "-q"]) == 0
+    np.testing.assert_array_equal(tifffile.imread(folder / "packed_out.tif"), tifffile.imread(folder / "stack_out.tif"))

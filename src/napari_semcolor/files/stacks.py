@@ -65,7 +65,7 @@ def read_stack(path: str | Path):
     SemcolorError
         The file cannot be read, or holds no gray stack.
     """
-    from napari_semcolor.files.sem_tiff import read_sem_tiff
+    from napari_semcolor.files.sem_tiff import read_calibration, read_sem_tiff
 
     path = Path(path)
     if is_zarr(path):
@@ -74,8 +74,29 @@ def read_stack(path: str | Path):
         return array, (tuple(float(v) for v in size) if size else None)
     if not path.is_file():
         raise SemcolorError(f"no such image file: {path}")
+    pages = _compressed_pages(path)
+    if pages is not None:
+        return pages, read_calibration(path).pixel_size
     sem = read_sem_tiff(path, lazy=True)  # uncompressed TIFFs are memory-mapped
     return sem.data, sem.pixel_size
+
+
+def _compressed_pages(path: Path):
+    """A compressed (or scattered) TIFF stack as a zarr array decoded page by page, or None for one
+    that can be memory-mapped (or without zarr: it is then read whole)."""
+    import tifffile
+
+    try:
+        import zarr
+
+        with tifffile.TiffFile(path) as tif:
+            if tif.series[0].dataoffset is not None or len(tif.series[0].shape) < 3:
+                return None
+        return zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+    except ImportError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a damaged file: tifffile and zarr raise many types
+        raise SemcolorError(f"could not read {path} as a TIFF stack: {exc}") from exc
 
 
 def _open_zarr(path: Path):
