@@ -95,6 +95,11 @@ def test_stack_controls_follow_the_image_and_the_choice(stack_viewer):
     assert widget._collect(run=True)["align"] is False
     widget.live.value = True
     assert "spacing" not in widget._collect() and widget._collect()["image"].shape == (64, 64)  # live edits: the current plane
+    image.units, image.scale = ("pixel", "nm", "nm"), (1.0, 5.0, 5.0)  # planes calibrated from the file, z not
+    widget.live.value = False
+    assert widget._collect(run=True)["spacing"] == (5.0, 5.0, 5.0)  # isotropic, as the CLI
+    image.units, image.scale = ("µm", "nm", "nm"), (0.02, 5.0, 5.0)
+    assert widget._collect(run=True)["spacing"] == pytest.approx((20.0, 5.0, 5.0))
     flat = viewer.add_image(volume.image[0], name="flat")
     widget.image.value = flat
     assert not any(_shown(w) for w in (widget.planes, widget.through, widget.align))

@@ -2,8 +2,8 @@
 
 *all planes* colours the whole stack in one run (:func:`napari_semcolor.pipeline.colorize_stack`):
 through the stack (hints on any plane colour every plane) or plane by plane (a hint colours its
-own plane only), optionally aligning drifting planes first. The layer's scale is the voxel size,
-so thick planes couple less than thin ones. Only shown for images with planes.
+own plane only), optionally aligning drifting planes first. The layer's scale (in its units) is the
+voxel size, so thick planes couple less than thin ones. Only shown for images with planes.
 """
 
 from __future__ import annotations
@@ -53,5 +53,27 @@ class StackControls:
         return {
             "through": self.through.value,
             "align": bool(self.align.value) and self.through.value == "stack",
-            "spacing": tuple(abs(float(s)) for s in source.scale),
+            "spacing": voxel_spacing(source),
         }
+
+
+def voxel_spacing(layer) -> tuple[float, ...]:
+    """The voxel size of an Image layer along each axis, in the unit of its columns.
+
+    Its scale, with every axis converted to the columns' unit (z in µm, pixels in nm). An axis
+    whose unit is not a length there (napari's ``pixel`` on a stack whose planes have a pixel size
+    from the file, or a time axis) is given the planes' pixel size: isotropic, as the CLI assumes.
+    """
+    import numpy as np
+
+    scale = [abs(float(s)) for s in layer.scale]
+    units = getattr(layer, "units", None)
+    if units is None:
+        return tuple(scale)
+    spacing = []
+    for s, unit in zip(scale, units):
+        try:
+            spacing.append(float((s * unit).to(units[-1]).magnitude))
+        except Exception:  # noqa: BLE001 - pint's DimensionalityError (and kin): not a length
+            spacing.append(float(np.mean(scale[-2:])))
+    return tuple(spacing)
