@@ -33,12 +33,19 @@ def stack_viewer(make_napari_viewer):
     return viewer, volume, image, widget, {label: hint}
 
 
-def test_all_planes_colours_every_plane_from_a_hint_on_plane_0(stack_viewer, qtbot):
+def test_all_planes_colours_every_plane_from_a_hint_on_plane_0(stack_viewer, qtbot, monkeypatch):
+    import napari_semcolor.pipeline as pipeline
+
     viewer, volume, image, widget, hints = stack_viewer
     viewer.dims.set_current_step(0, 4)  # shown at another plane than the hint's
     widget.planes.value = "all planes"
-    seen = []
-    widget.run().yielded.connect(lambda value: seen.append(value[1]))  # the progress reports (queued to this thread)
+    seen, real = [], pipeline.colorize_stack
+
+    def watched(*args, progress, **kwargs):  # what the dock's progress bar is told (it shows the newest)
+        return real(*args, progress=lambda f, m: (seen.append(m), progress(f, m)), **kwargs)
+
+    monkeypatch.setattr(pipeline, "colorize_stack", watched)
+    widget.run()
     qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
     out = viewer.layers["vol (propagate)"]
     assert out.rgb and out.data.shape == (*volume.image.shape, 3)
@@ -50,7 +57,7 @@ def test_all_planes_colours_every_plane_from_a_hint_on_plane_0(stack_viewer, qtb
     np.testing.assert_allclose(out.translate, image.translate)
     assert [str(u) for u in out.units] == [str(u) for u in image.units]
     assert out.metadata["semcolor"]["through"] == "stack" and out.metadata["semcolor"]["planes"] == 6
-    assert any("plane 6/6" in s for s in seen)  # progress per plane on the status line
+    assert {f"writing plane {k}/6" for k in range(1, 7)} <= set(seen)  # progress per plane
     np.testing.assert_array_equal(image.data, volume.image)
 
 
