@@ -1,6 +1,8 @@
 """Re-make the documentation screenshots from the real plugin, headless.
 
-    xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=src python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=src python docs/make_screenshots.py [SHOT ...]
+
+SHOT: one or more of colourize, hints, segment, regions, error, live, proposals, volume (default: all).
 
 Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/images/:
 
@@ -11,6 +13,7 @@ Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/im
 * ``napari_error.png``      nst without a reference: the message the dock shows (the canvas keeps its size)
 * ``napari_proposals.png``  four diffusion proposals, with "suggest colours here" for a particle
 * ``napari_live.png``       live mode: a hint added by a click, its preview, then the full result
+* ``napari_volume.png``     a generated stack, hints on plane 0 only, "all planes": shown at another plane
 * ``demo_propagate.png``    the sample and its propagate result side by side (no napari chrome)
 
 Every shot is checked before it is saved: a canvas that is blank or all one colour stops the
@@ -184,6 +187,32 @@ def proposals_shot():
     viewer.close()
 
 
+def volume_shot():
+    """A generated 40-plane stack, one hint per region of plane 0, all planes through the stack, shown at plane 30."""
+    import napari
+
+    from napari_semcolor.hints import to_points
+    from napari_semcolor.synthetic_volume import make_sem_volume, region_hints
+
+    volume = make_sem_volume((40, 384, 384), seed=2, drift=(0.3, 0.2))
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    scale = (20.0, 5.0, 5.0)  # nm: FIB-SEM slices thicker than the pixels
+    viewer.add_image(volume.image, name="FIB-SEM stack", scale=scale, units="nm")
+    hints = region_hints(volume.labels, 0, seed=3, size=5)
+    coords, sizes, colors = to_points(list(hints.values()))
+    viewer.add_points(coords, name="FIB-SEM stack hints", size=sizes, features={"hint": colors}, face_color=colors, scale=scale, units="nm")
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.planes.value = "all planes"
+    colour.hints.value = viewer.layers["FIB-SEM stack hints"]
+    _run(colour, viewer, "FIB-SEM stack (propagate)")
+    viewer.dims.axis_labels = ("z", "y", "x")  # napari's default names are -3, -2, -1
+    viewer.dims.set_current_step(0, 30)
+    print(f"volume: {len(hints)} hints on plane 0 of {volume.image.shape}; {colour.status.value}")
+    _save(viewer, "napari_volume.png")
+    viewer.close()
+
+
 def _hover(viewer, colour, layer, y: int, x: int) -> None:
     """A real mouse move over the canvas onto data pixel (y, x): napari's own event path.
 
@@ -249,15 +278,22 @@ def _save(viewer, name: str, settle: bool = True) -> None:
     print(f"wrote {OUT / name} {shot.shape[1]}x{shot.shape[0]}")
 
 
+SHOTS = {
+    "colourize": colourize_shot, "hints": hints_shot, "segment": segment_shot, "regions": regions_shot,
+    "error": error_shot, "live": live_shot, "proposals": proposals_shot, "volume": volume_shot,
+}
+
+
 def main() -> None:
+    import sys
+
+    wanted = sys.argv[1:] or list(SHOTS)
+    unknown = sorted(set(wanted) - set(SHOTS))
+    if unknown:
+        raise SystemExit(f"unknown shot(s) {unknown}; choose from {list(SHOTS)}")
     OUT.mkdir(parents=True, exist_ok=True)
-    colourize_shot()
-    hints_shot()
-    segment_shot()
-    regions_shot()
-    error_shot()
-    live_shot()
-    proposals_shot()
+    for name in wanted:
+        SHOTS[name]()
 
 
 if __name__ == "__main__":

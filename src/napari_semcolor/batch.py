@@ -19,6 +19,9 @@ from pathlib import Path
 from napari_semcolor.errors import SemcolorError
 from napari_semcolor.weights import sha256_of
 
+#: parameters for stacks only (:func:`~napari_semcolor.pipeline.stack_file.colorize_stack_file`)
+STACK_KEYS = ("through", "align", "spacing")
+
 
 @dataclass
 class FileResult:
@@ -79,6 +82,7 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
 
     from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result, write_sidecar
     from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.files.stacks import stack_shape
     from napari_semcolor.pipeline import colorize
 
     src, out = Path(src), Path(out)
@@ -89,6 +93,11 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         outs = [numbered(out, i, n) for i in range(n)]  # OUT, or OUT_0 … OUT_{n-1} for proposals
         if all(_up_to_date(o, fingerprint) for o in outs):
             return FileResult(str(src), str(out), "skipped", "output is up to date")
+        for o in outs:  # an interrupted write must not look up to date
+            _sidecar(o).unlink(missing_ok=True)
+        if stack_shape(src) is not None:
+            return _process_stack(src, out, params, fingerprint, t0)
+        params = {k: v for k, v in params.items() if k not in STACK_KEYS}
         pixel_size = None
         if src.suffix.lower() in (".tif", ".tiff"):
             sem = read_sem_tiff(src, lazy=True)  # uncompressed TIFFs are memory-mapped
@@ -98,8 +107,6 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         kwargs = {k: v for k, v in params.items() if k != "databar_gray"}
         if params.get("databar_gray", True) and image.ndim == 2:  # kept gray by default, as in the dock and the CLI
             kwargs["keep_gray"] = databar_mask(image)
-        for o in outs:  # an interrupted write must not look up to date
-            _sidecar(o).unlink(missing_ok=True)
         if out.suffix.lower() in (".tif", ".tiff") and image.ndim == 2:
             try:  # written tile by tile into memory-mapped TIFFs
                 result = colorize(image, **kwargs, out=[create_tiff(o, (*image.shape, 3), pixel_size=pixel_size) for o in outs])
@@ -117,6 +124,21 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         return FileResult(str(src), str(out), "done", seconds=time.perf_counter() - t0)
     except Exception as exc:  # one bad file must not stop the batch
         return FileResult(str(src), str(out), "failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+
+
+def _process_stack(src: Path, out: Path, params: dict, fingerprint: str, t0: float) -> FileResult:
+    """A stack (multi-page TIFF): coloured through its planes into a multi-page TIFF, plane by plane."""
+    import time
+
+    from napari_semcolor.files.images import write_sidecar
+    from napari_semcolor.pipeline.stack_file import colorize_stack_file
+
+    if int(params.get("n_samples", 1)) != 1:
+        raise SemcolorError("a stack is coloured with one proposal; leave out --samples")
+    kwargs = {k: v for k, v in params.items() if k != "n_samples"}
+    metadata, pixel_size = colorize_stack_file(src, out, **kwargs)
+    write_sidecar(out, _metadata(metadata, src, fingerprint, 0, 1), pixel_size)
+    return FileResult(str(src), str(out), "done", seconds=time.perf_counter() - t0)
 
 
 def _refuse_overwriting(files: list[Path], out_dir: Path, n: int) -> None:
@@ -145,7 +167,9 @@ def run_batch(
     out_dir : folder for results and sidecars (created)
     params : dict
         Keyword arguments of :func:`napari_semcolor.pipeline.colorize` (backend, hints, seed, …),
-        and ``databar_gray`` (default True: each file's instrument data bar is kept gray).
+        and ``databar_gray`` (default True: each file's instrument data bar is kept gray). A stack
+        (multi-page TIFF) is coloured through its planes into a multi-page TIFF, with ``through``,
+        ``align`` and ``spacing`` (:func:`~napari_semcolor.pipeline.colorize_stack`) if given.
     workers : int, optional
         Local parallelism (default: Dask's).
     scheduler : str, optional

@@ -3,6 +3,8 @@
     semcolor colorize IN -o OUT [--backend NAME] [--hints HINTS.csv] [--labels LABELS.tif]
                       [--reference LABEL=IMAGE ...] [--samples N] [--seed S] [--option KEY=VALUE ...]
                       [--region-color LABEL=#RRGGBB ...] [--region-gray LABEL ...] [--no-databar-gray]
+    semcolor colorize STACK.tif|STACK.zarr -o OUT.tif|OUT.zarr [--through stack|planes] [--align]
+                      [--spacing Z,Y,X] [colorize options]
     semcolor segment IN -o LABELS.tif [--method otsu|multiotsu|local|hed] [method options] [--no-skip-databar]
     semcolor batch "IN/*.tif" -o OUTDIR [colorize options]
     semcolor backends [NAME]
@@ -137,11 +139,14 @@ def _segment(args) -> int:
     return 0
 
 
-def _check_output(path: str, inputs: tuple = ()) -> None:
+def _check_output(path: str, inputs: tuple = (), stack: bool = False) -> None:
     """Refuse an output the writers cannot make, or one that would overwrite an input, before any work is done."""
     from napari_semcolor.files.images import WRITE_SUFFIXES
+    from napari_semcolor.files.stacks import check_stack_output
 
-    if Path(path).suffix.lower() not in WRITE_SUFFIXES:
+    if stack:
+        check_stack_output(path)
+    elif Path(path).suffix.lower() not in WRITE_SUFFIXES:
         raise SemcolorError(f"cannot write {path!r}: give an output ending in {', '.join(WRITE_SUFFIXES)}")
     out = Path(path).resolve()
     for given in inputs:
@@ -178,13 +183,16 @@ def _colorize(args) -> int:
         "one_color_per_region": args.one_color_per_region or args.one_colour_per_region_old,
     }
     sources = (args.input, args.labels, args.hints, args.from_sidecar, *(r.partition("=")[2] or r for r in args.reference))
+    stack = _stack_checked(args)
     n = args.samples
     for i in range(n):  # several samples write OUT_0, OUT_1, …: none of them may be an input either
-        _check_output(str(numbered(args.output, i, n)), sources)
+        _check_output(str(numbered(args.output, i, n)), sources, stack is not None)
     if args.metadata and Path(args.metadata).resolve() in {Path(s).resolve() for s in sources if s}:
         raise SemcolorError(f"--metadata {args.metadata} is an input of this run: writing it would replace your data")
     if args.from_sidecar:
         params.update(_params_from_sidecar(args.from_sidecar))
+    if stack is not None:
+        return _colorize_stack(args, params)
     pixel_size = None
     if Path(args.input).suffix.lower() in (".tif", ".tiff"):
         sem = read_sem_tiff(args.input, lazy=True)  # uncompressed TIFFs are memory-mapped
@@ -222,6 +230,36 @@ def _colorize(args) -> int:
     if args.metadata:
         Path(args.metadata).parent.mkdir(parents=True, exist_ok=True)  # like the image outputs
         Path(args.metadata).write_text(json.dumps(result.metadata, indent=2))
+    return 0
+
+
+def _stack_checked(args) -> tuple[int, ...] | None:
+    """The shape of the input if it is a stack (nothing read but its header); stack flags only for stacks."""
+    from napari_semcolor.files.stacks import stack_shape
+
+    shape = stack_shape(args.input)
+    if shape is None and (args.through or args.align or args.spacing):
+        raise SemcolorError(f"--through, --planes, --align and --spacing are for stacks; {args.input} is not a multi-page TIFF or zarr stack")
+    if shape is not None and args.samples != 1:
+        raise SemcolorError(f"{args.input} is a stack {shape}: a stack is coloured with one proposal; leave out --samples")
+    return shape
+
+
+def _colorize_stack(args, params: dict) -> int:
+    """A stack: hints on any plane colour every plane; written plane by plane into a multi-page TIFF or zarr."""
+    from napari_semcolor.pipeline.stack_file import colorize_stack_file, read_labels
+
+    params.pop("n_samples", None)
+    metadata, _ = colorize_stack_file(
+        args.input, args.output, spacing=args.spacing, labels=read_labels(args.labels) if args.labels else None,
+        databar_gray=args.databar_gray, references=_parse_references(args.reference), progress=_progress(args.quiet),
+        device=args.device, through=args.through or "stack", align=args.align, **params,
+    )
+    if args.metadata:
+        Path(args.metadata).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.metadata).write_text(json.dumps(metadata, indent=2, default=str))
+    if not args.quiet:
+        print(args.output)
     return 0
 
 
@@ -269,6 +307,7 @@ def _batch(args) -> int:
     from napari_semcolor.batch import run_batch
 
     params = {**_common_params(args), "device": args.device, "databar_gray": args.databar_gray}
+    params.update({k: getattr(args, k) for k in ("through", "align", "spacing") if getattr(args, k)})  # stacks only
 
     def show(done: int, total: int, r) -> None:
         if not args.quiet:

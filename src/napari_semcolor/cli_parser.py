@@ -84,11 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_colorize(sub, backends: list[str]) -> None:
-    c = sub.add_parser("colorize", help="colour one image")
-    c.add_argument("input", help="gray image (PNG, TIFF, JPEG; 8 or 16 bit)")
-    c.add_argument("-o", "--output", required=True, help="output PNG or TIFF; several samples → OUT_0, OUT_1, …")
+    c = sub.add_parser("colorize", help="colour one image or a stack")
+    c.add_argument("input", help="gray image (PNG, TIFF, JPEG; 8 or 16 bit), or a stack: a multi-page TIFF or a .zarr array")
+    c.add_argument(
+        "-o", "--output", required=True,
+        help="output PNG or TIFF; several samples → OUT_0, OUT_1, …; a stack → a multi-page TIFF (a page per plane) or a .zarr",
+    )
     c.add_argument("--backend", default="propagate", choices=backends, help="colouring method (default: propagate)")
-    c.add_argument("--hints", help="CSV with header y,x,r,g,b[,size]: patch rows y…y+size−1, columns x…x+size−1, colour 0–255")
+    c.add_argument(
+        "--hints", help="CSV with header y,x,r,g,b[,size][,plane]: patch rows y…y+size−1, columns x…x+size−1, colour 0–255, "
+        "plane of a stack from 0 (empty: every plane)",
+    )
     c.add_argument("--labels", help="label image (same size as IN); region borders stop colour")
     c.add_argument("--reference", action="append", default=[], metavar="LABEL=IMAGE", help="colour reference for a region (0 = everything else); repeatable")
     c.add_argument("--samples", type=whole(1, MAX_SAMPLES), default=1, help=f"number of proposals, 1–{MAX_SAMPLES} (default 1)")
@@ -121,7 +127,33 @@ def _add_colorize(sub, backends: list[str]) -> None:
         help="repeat a run: take backend, hints, seed and options from its metadata JSON (from --metadata or the napari writer)",
     )
     c.add_argument("--metadata", help="also write the run's metadata (JSON) here")
+    _add_stack_flags(c)
     c.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def spacing_list(text: str) -> tuple[float, ...]:
+    """An argparse type: ``Z,Y,X`` voxel sizes, positive finite numbers (any one unit)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive numbers Z,Y,X (one per stack axis, any one unit), e.g. 50,5,5; got {text!r}")
+    return values
+
+
+def _add_stack_flags(p) -> None:
+    """Flags for stacks (a multi-page TIFF or a zarr array): how hints reach the other planes."""
+    p.add_argument(
+        "--through", choices=["stack", "planes"],
+        help="stacks: colour through the stack, hints on a few planes colour every plane (default), or each plane on its own",
+    )
+    p.add_argument("--planes", dest="through", action="store_const", const="planes", help="stacks: the same as --through planes")
+    p.add_argument("--align", action="store_true", help="stacks: align consecutive planes first (drifting stacks, time series)")
+    p.add_argument(
+        "--spacing", type=spacing_list, metavar="Z,Y,X",
+        help="stacks: voxel size along each axis, in one unit (default: the TIFF's pixel size in-plane and the same along z)",
+    )
 
 
 def _add_segment(sub) -> None:
@@ -172,5 +204,6 @@ def _add_batch(sub, backends: list[str]) -> None:
     b.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     b.add_argument("--workers", type=whole(1), help="local parallel workers (default: one file at a time)")
     b.add_argument("--processes", action="store_true", help="local workers are processes, not threads")
+    _add_stack_flags(b)
     b.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address (e.g. tcp://host:8786; dask-jobqueue for SLURM/PBS)")
     b.add_argument("-q", "--quiet", action="store_true")

@@ -191,7 +191,11 @@ def to_points(hints: list[Hint]) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def read_csv(path: str | Path) -> list[Hint]:
-    """Read hints from a CSV with header ``y,x,r,g,b`` and optional ``size`` (colours 0–255)."""
+    """Read hints from a CSV with header ``y,x,r,g,b`` and optional ``size`` and ``plane`` (colours 0–255).
+
+    ``plane`` puts a hint on one plane of a stack, counting from 0 (``3``; with several leading
+    axes one number per axis, ``0;3`` for t=0, z=3); left empty or out, the hint is on every plane.
+    """
     path = Path(path)
     try:
         with open(path, newline="") as f:
@@ -202,13 +206,13 @@ def read_csv(path: str | Path) -> list[Hint]:
         raise SemcolorError(f"hints file {path} is not a text CSV with columns y,x,r,g,b[,size] ({exc})") from None
     need = {"y", "x", "r", "g", "b"}
     if rows and not need <= set(rows[0]):
-        raise SemcolorError(f"hints file {path} needs the columns y,x,r,g,b (and optionally size); it has {list(rows[0])}")
+        raise SemcolorError(f"hints file {path} needs the columns y,x,r,g,b (and optionally size, plane); it has {list(rows[0])}")
     hints = []
     for line, row in enumerate(rows, start=2):
         try:
             rgb = tuple(float(row[k]) / 255 for k in "rgb")
             size = int(float(row.get("size") or 1))
-            hints.append(Hint(int(float(row["y"])), int(float(row["x"])), rgb, size))
+            hints.append(Hint(int(float(row["y"])), int(float(row["x"])), rgb, size, _plane(row.get("plane"))))
         except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: inf as a coordinate
             raise SemcolorError(f"hints file {path}, line {line}: {exc}") from exc
         if not all(0 <= v <= 1 for v in rgb):
@@ -216,10 +220,20 @@ def read_csv(path: str | Path) -> list[Hint]:
     return hints
 
 
+def _plane(text: str | None) -> tuple[int, ...]:
+    """A CSV ``plane`` cell: "" → every plane, "3" → (3,), "0;3" → (0, 3)."""
+    cells = [c for c in (text or "").replace(" ", ";").split(";") if c.strip()]
+    plane = tuple(int(float(c)) for c in cells)
+    if any(p < 0 for p in plane):
+        raise ValueError(f"plane {text!r}: planes count from 0")
+    return plane
+
+
 def write_csv(hints: list[Hint], path: str | Path) -> None:
-    """Write hints in the CSV format :func:`read_csv` reads."""
+    """Write hints in the CSV format :func:`read_csv` reads (a ``plane`` column only if a hint has a plane)."""
+    planes = any(h.plane for h in hints)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["y", "x", "r", "g", "b", "size"])
+        w.writerow(["y", "x", "r", "g", "b", "size"] + (["plane"] if planes else []))
         for h in hints:
-            w.writerow([h.y, h.x, *(round(c * 255) for c in h.rgb), h.size])
+            w.writerow([h.y, h.x, *(round(c * 255) for c in h.rgb), h.size] + ([";".join(map(str, h.plane))] if planes else []))

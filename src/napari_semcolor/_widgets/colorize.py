@@ -28,13 +28,14 @@ from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
 from napari_semcolor._widgets.parts.settings import DockSettings
+from napari_semcolor._widgets.parts.stack_controls import ALL, StackControls
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
     import napari
 
 #: kept between sessions (and each backend's options); not layers, nor live mode (it would re-run by itself)
-SAVED_CONTROLS = ("backend", "samples", "seed", "device", "keep_previous", "one_colour", "same_gray", "databar_gray")
+SAVED_CONTROLS = ("backend", "samples", "seed", "device", "keep_previous", "one_colour", "same_gray", "databar_gray", "through", "align")
 
 def no_hints_note(backend: str, automatic: list[str]) -> str:
     """What Run does with no hints for a backend that needs them, and what to do instead."""
@@ -76,7 +77,7 @@ class ColorizeWidget(DockScrolls, Container):
         self.proposals = ProposalReadout(napari_viewer, self.status, self.use_suggestion)
         self.extend([
             self.image, self.hints, self.hints_note, self.labels_layer, *self.regions.widgets, self.backend, self.reference, self.samples, self.seed,
-            self.device, self.planes, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray,
+            self.device, *self.stack.widgets, self.live, self.keep_previous, self.one_colour, self.same_gray, self.databar_gray,
             self.run_button, self.cancel_button, *self.proposals.widgets, self.status,
         ])
         self.settings = DockSettings("colorize")
@@ -117,7 +118,8 @@ class ColorizeWidget(DockScrolls, Container):
         self.samples = SpinBox(value=1, min=1, max=16, label="proposals")
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=list(DEVICES), value="auto", label="device")
-        self.planes = ComboBox(choices=["current plane", "all planes"], value="current plane", label="stack")
+        self.stack = StackControls()  # current plane / all planes: through the stack or plane by plane, drift
+        self.planes, self.through, self.align = self.stack.widgets
         self.live = labelled_checkbox("re-run when the hints change", "live", False)
         self.keep_previous = labelled_checkbox("add a new layer for each run", "keep previous results", False)
         self.one_colour = labelled_checkbox("one colour per region", "regions", False)
@@ -139,7 +141,7 @@ class ColorizeWidget(DockScrolls, Container):
         from napari_semcolor.pipeline import colorize, colorize_stack
 
         try:
-            job = self._collect()
+            job = self._collect(run=not live)
         except SemcolorError as exc:
             self.runner.notify_error(str(exc))
             return None
@@ -256,17 +258,18 @@ class ColorizeWidget(DockScrolls, Container):
     def _on_image(self, *_) -> None:
         """The image's own hints; the stack control only for images with planes (not 2D gray or RGB)."""
         layer = self.image.value
-        self.planes.visible = layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2
+        self.stack.show(layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2)
         self.hints.value = None
         self._pick_hints()
 
-    def _collect(self) -> dict:
+    def _collect(self, run: bool = False) -> dict:
+        """The job for the chosen layers and controls; live edits (``run`` False while live) colour the current plane."""
         source = self.image.value
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
         calibrate(source, self.viewer)  # (a layer added while no dock was open)
         plane, lead = gray_plane(source, tuple(self.viewer.dims.current_step))
-        whole_stack = bool(lead) and self.planes.value == "all planes"
+        whole_stack = bool(lead) and self.planes.value == ALL and (run or not self.live.value)
         labels = None
         if self.labels_layer.value is not None:
             lab = self.labels_layer.value.data
@@ -297,6 +300,7 @@ class ColorizeWidget(DockScrolls, Container):
             if job["n_samples"] != 1:
                 raise SemcolorError("a whole stack is coloured with one proposal per plane; set proposals to 1")
             del job["n_samples"]
+            job.update(self.stack.job(source))
         return job
 
     @staticmethod

@@ -89,13 +89,14 @@ def write_result(path: str | Path, rgb: np.ndarray, *, pixel_size: tuple[float, 
     if suffix in (".tif", ".tiff") and pixel_size is not None:
         import tifffile
 
-        tifffile.imwrite(path, rgb, photometric="rgb" if rgb.ndim == 3 else "minisblack", **_resolution(pixel_size))
+        tifffile.imwrite(path, rgb, photometric="rgb" if rgb.ndim == 3 else "minisblack", **tiff_resolution(pixel_size))
     else:
         write_image(path, rgb)
     return [path] + ([] if metadata is None else [write_sidecar(path, metadata, pixel_size)])
 
 
-def _resolution(pixel_size: tuple[float, float] | None) -> dict:
+def tiff_resolution(pixel_size: tuple[float, float] | None) -> dict:
+    """tifffile's keyword arguments that store a (y, x) pixel size in metres (pixels per centimetre)."""
     if pixel_size is None:
         return {}
     return {"resolution": (1 / (pixel_size[1] * 100), 1 / (pixel_size[0] * 100)), "resolutionunit": "CENTIMETER"}
@@ -127,7 +128,7 @@ def create_tiff(path: str | Path, shape: tuple[int, ...], *, pixel_size: tuple[f
         raise SemcolorError(f"cannot write {path.name} tile by tile: give an output ending in .tif or .tiff")
     path.parent.mkdir(parents=True, exist_ok=True)
     photometric = "rgb" if len(shape) >= 3 and shape[-1] == 3 else "minisblack"
-    return tifffile.memmap(path, shape=tuple(shape), dtype=np.uint8, photometric=photometric, **_resolution(pixel_size))
+    return tifffile.memmap(path, shape=tuple(shape), dtype=np.uint8, photometric=photometric, **tiff_resolution(pixel_size))
 
 
 def numbered(path: str | Path, index: int, count: int) -> Path:

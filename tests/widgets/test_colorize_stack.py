@@ -1,0 +1,112 @@
+"""Colourize dock on a stack (issue 16): "all planes" colours the volume from a hint on one plane."""
+
+import numpy as np
+import pytest
+
+from napari_semcolor._widgets.hints_layer import HINT_FEATURE
+from napari_semcolor.color import image_to_lab
+from napari_semcolor.synthetic_volume import make_sem_volume, region_hints, regions_right
+
+PLUGIN = "napari-semcolor"
+SCALE = (2.0, 0.5, 0.5)
+
+
+def _shown(widget) -> bool:
+    return not widget.native.isHidden()
+
+
+@pytest.fixture
+def stack_viewer(make_napari_viewer):
+    """A 6×64×64 stack (scale, translate and units set) and one hint on plane 0, inside an object of every plane."""
+    volume = make_sem_volume((6, 64, 64), seed=1)
+    viewer = make_napari_viewer()
+    place = {"scale": SCALE, "translate": (10.0, 3.0, 4.0), "units": ("nm", "nm", "nm")}
+    image = viewer.add_image(volume.image, name="vol", **place)
+    everywhere = set.intersection(*(set(np.unique(p)) - {0} for p in volume.labels))
+    hints = region_hints(volume.labels, 0)
+    label = max(everywhere & set(hints), key=lambda i: int((volume.labels == i).sum()))
+    hint = hints[label]
+    centre = [[0.0, hint.y + (hint.size - 1) / 2, hint.x + (hint.size - 1) / 2]]
+    points = viewer.add_points(np.array(centre), name="vol hints", size=hint.size, features={HINT_FEATURE: [hint.hex]}, **place)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    widget.hints.value = points
+    return viewer, volume, image, widget, {label: hint}
+
+
+def test_all_planes_colours_every_plane_from_a_hint_on_plane_0(stack_viewer, qtbot, monkeypatch):
+    import napari_semcolor.pipeline as pipeline
+
+    viewer, volume, image, widget, hints = stack_viewer
+    viewer.dims.set_current_step(0, 4)  # shown at another plane than the hint's
+    widget.planes.value = "all planes"
+    seen, real = [], pipeline.colorize_stack
+
+    def watched(*args, progress, **kwargs):  # what the dock's progress bar is told (it shows the newest)
+        return real(*args, progress=lambda f, m: (seen.append(m), progress(f, m)), **kwargs)
+
+    monkeypatch.setattr(pipeline, "colorize_stack", watched)
+    widget.run()
+    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["vol (propagate)"]
+    assert out.rgb and out.data.shape == (*volume.image.shape, 3)
+    assert regions_right(out.data, volume.labels, hints) == [1.0] * len(volume.image)  # the hinted object, on every plane
+    (label,) = hints
+    for k in range(len(volume.image)):
+        assert np.hypot(*np.median(image_to_lab(out.data[k])[volume.labels[k] == label][:, 1:], axis=0)) > 10
+    np.testing.assert_allclose(out.scale, image.scale)
+    np.testing.assert_allclose(out.translate, image.translate)
+    assert [str(u) for u in out.units] == [str(u) for u in image.units]
+    assert out.metadata["semcolor"]["through"] == "stack" and out.metadata["semcolor"]["planes"] == 6
+    assert {f"writing plane {k}/6" for k in range(1, 7)} <= set(seen)  # progress per plane
+    np.testing.assert_array_equal(image.data, volume.image)
+
+
+def test_cancel_between_planes_leaves_the_layer_list_unchanged(stack_viewer, qtbot, monkeypatch):
+    import napari_semcolor.pipeline as pipeline
+
+    viewer, volume, image, widget, hints = stack_viewer
+    real = pipeline.colorize_stack
+    waited = []
+
+    def slow(*args, progress, cancel, **kwargs):  # holds at plane 3 until Cancel is pressed
+        def report(fraction, message):
+            progress(fraction, message)
+            if "writing plane 3" in message and not waited:
+                waited.append(cancel.wait(30))
+
+        return real(*args, progress=report, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(pipeline, "colorize_stack", slow)
+    widget.planes.value = "all planes"
+    names = [layer.name for layer in viewer.layers]
+    widget.run()
+    qtbot.waitUntil(lambda: "writing plane 3" in widget.status.value, timeout=60_000)
+    widget.cancel_button.clicked()
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
+    assert waited == [True] and widget.status.value == "cancelled"
+    assert [layer.name for layer in viewer.layers] == names
+    np.testing.assert_array_equal(image.data, volume.image)
+
+
+def test_stack_controls_follow_the_image_and_the_choice(stack_viewer):
+    viewer, volume, image, widget, hints = stack_viewer
+    assert _shown(widget.planes) and not _shown(widget.through) and not _shown(widget.align)
+    widget.planes.value = "all planes"
+    assert _shown(widget.through) and _shown(widget.align)
+    job = widget._collect(run=True)
+    assert job["spacing"] == SCALE and job["through"] == "stack" and job["align"] is False
+    assert job["hints"][0].plane == (0,)  # a hint from plane 0 while plane 0 is shown or not
+    widget.through.value = "planes"
+    assert not _shown(widget.align)  # aligning is for colour passed between planes
+    widget.align.value = True
+    assert widget._collect(run=True)["align"] is False
+    widget.live.value = True
+    assert "spacing" not in widget._collect() and widget._collect()["image"].shape == (64, 64)  # live edits: the current plane
+    image.units, image.scale = ("pixel", "nm", "nm"), (1.0, 5.0, 5.0)  # planes calibrated from the file, z not
+    widget.live.value = False
+    assert widget._collect(run=True)["spacing"] == (5.0, 5.0, 5.0)  # isotropic, as the CLI
+    image.units, image.scale = ("µm", "nm", "nm"), (0.02, 5.0, 5.0)
+    assert widget._collect(run=True)["spacing"] == pytest.approx((20.0, 5.0, 5.0))
+    flat = viewer.add_image(volume.image[0], name="flat")
+    widget.image.value = flat
+    assert not any(_shown(w) for w in (widget.planes, widget.through, widget.align))
