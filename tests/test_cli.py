@@ -189,3 +189,21 @@ def test_an_output_that_would_replace_an_input_is_refused(tmp_path, capsys):
     assert main(["segment", str(gray), "-o", str(gray), "-q"]) == 2
     assert "replace your data" in capsys.readouterr().err
     assert gray.read_bytes() == before and (tmp_path / "h.csv").read_text().startswith("y,x")
+
+
+def test_the_databar_row_the_metadata_states_is_kept_gray(tmp_path):
+    # FEI files state the bar: [Image] ResolutionY is the image height above it. The CLI uses that
+    # row, not a guess from the pixels (here the stated bar starts 20 rows above the drawn one).
+    from napari_semcolor.files.sem_tiff import read_sem_tiff
+    from napari_semcolor.synthetic import make_sem
+
+    sem = make_sem((160, 200), "particles", seed=3, databar=True)
+    drawn = int(np.argmax((sem.labels == -1).any(axis=1)))
+    stated = drawn - 20
+    ini = f"[Scan]\nPixelWidth=4e-09\n[Image]\nResolutionY={stated}\n"
+    tifffile.imwrite(tmp_path / "in.tif", sem.image, extratags=[(34682, "s", 0, ini, True)])
+    (tmp_path / "h.csv").write_text("y,x,r,g,b,size\n" + f"{stated + 5},100,255,0,0,3\n" + f"{stated // 2},20,0,0,255,3\n")
+    assert main(["colorize", str(tmp_path / "in.tif"), "--hints", str(tmp_path / "h.csv"), "-q", "-o", str(tmp_path / "out.tif")]) == 0
+    ab = image_to_lab(read_sem_tiff(tmp_path / "out.tif").data)[..., 1:]
+    assert np.abs(ab[stated:]).max() < 1.5  # the stated bar, and the red hint inside it, stay gray
+    assert np.abs(ab[: stated - 10]).max() > 10  # the image above it is coloured

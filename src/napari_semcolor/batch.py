@@ -98,15 +98,15 @@ def process_file(src: str | Path, out: str | Path, params: dict) -> FileResult:
         if stack_shape(src) is not None:
             return _process_stack(src, out, params, fingerprint, t0)
         params = {k: v for k, v in params.items() if k not in STACK_KEYS}
-        pixel_size = None
+        pixel_size = databar_row = None
         if src.suffix.lower() in (".tif", ".tiff"):
             sem = read_sem_tiff(src, lazy=True)  # uncompressed TIFFs are memory-mapped
-            image, pixel_size = sem.data, sem.pixel_size
+            image, pixel_size, databar_row = sem.data, sem.pixel_size, sem.databar_row
         else:
             image = read_image(src)
         kwargs = {k: v for k, v in params.items() if k != "databar_gray"}
         if params.get("databar_gray", True) and image.ndim == 2:  # kept gray by default, as in the dock and the CLI
-            kwargs["keep_gray"] = databar_mask(image)
+            kwargs["keep_gray"] = databar_mask(image, databar_row)
         if out.suffix.lower() in (".tif", ".tiff") and image.ndim == 2:
             try:  # written tile by tile into memory-mapped TIFFs
                 result = colorize(image, **kwargs, out=[create_tiff(o, (*image.shape, 3), pixel_size=pixel_size) for o in outs])

@@ -193,14 +193,14 @@ def _colorize(args) -> int:
         params.update(_params_from_sidecar(args.from_sidecar))
     if stack is not None:
         return _colorize_stack(args, params)
-    pixel_size = None
+    pixel_size = databar_row = None
     if Path(args.input).suffix.lower() in (".tif", ".tiff"):
         sem = read_sem_tiff(args.input, lazy=True)  # uncompressed TIFFs are memory-mapped
-        image, pixel_size = sem.data, sem.pixel_size
+        image, pixel_size, databar_row = sem.data, sem.pixel_size, sem.databar_row  # the row the metadata states, else detected
     else:
         image = read_image(args.input)
     labels = read_image(args.labels) if args.labels else None
-    keep_gray = databar_mask(image) if args.databar_gray and image.ndim == 2 else None
+    keep_gray = databar_mask(image, databar_row) if args.databar_gray and image.ndim == 2 else None
     n = params["n_samples"]
     tiff_out = Path(args.output).suffix.lower() in (".tif", ".tiff") and image.ndim == 2
     outs = [numbered(args.output, i, n) for i in range(n)]
