@@ -19,6 +19,7 @@ Intensity → L* mapping (:func:`to_lightness`):
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,6 +32,8 @@ _RGB2XYZ = np.array(
 )
 _XYZ2RGB = np.linalg.inv(_RGB2XYZ)
 _WHITE = np.array([0.95047, 1.0, 1.08883])
+# XYZ relative to white → linear sRGB, as float32 scalars per row
+_XYZ2RGB_WHITE = [[np.float32(v) for v in row] for row in _XYZ2RGB * _WHITE]
 _EPS = 216 / 24389  # (6/29)^3
 _KAPPA = 24389 / 27
 
@@ -208,10 +211,13 @@ def _f(t: np.ndarray) -> np.ndarray:
 
 
 def _finv(t: np.ndarray) -> np.ndarray:
-    t3 = t * t * t
-    low = ~(t3 > _EPS)  # the linear segment: only the darkest pixels, so computed only there
-    if low.any():
-        t3[low] = (116 * t[low] - 16) / _KAPPA
+    """The inverse of ``_f``; overwrites ``t`` (pass a temporary)."""
+    low = t <= np.float32(6 / 29)  # the linear segment: only the darkest pixels, so computed only there
+    lin = (116 * t[low] - 16) / _KAPPA if low.any() else None
+    t3 = np.multiply(t, t)
+    t3 *= t
+    if lin is not None:
+        t3[low] = lin
     return t3
 
 
@@ -230,15 +236,24 @@ def lab_to_linear(lab: np.ndarray) -> np.ndarray:
 
 
 def _lab_to_linear_channels(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
-    # channel-wise float32 arithmetic: several times faster than stacking and a matrix product
-    fy = (L + 16) * np.float32(1 / 116)
-    xyz = (
-        _finv(fy + a * np.float32(1 / 500)) * np.float32(_WHITE[0]),
-        _finv(fy),
-        _finv(fy - b * np.float32(1 / 200)) * np.float32(_WHITE[2]),
-    )
-    m = _XYZ2RGB.astype(np.float32)
-    return tuple(m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3))
+    # channel-wise float32 arithmetic in place: several times faster than stacking and a matrix
+    # product, and each step a single pass without a new temporary
+    fy = np.add(L, np.float32(16), dtype=np.float32)
+    fy *= np.float32(1 / 116)
+    fx = np.multiply(a, np.float32(1 / 500), dtype=np.float32)
+    fx += fy
+    fz = np.multiply(b, np.float32(-1 / 200), dtype=np.float32)
+    fz += fy
+    xyz = (_finv(fx), _finv(fy), _finv(fz))
+    channels = []
+    for row in _XYZ2RGB_WHITE:
+        channel = np.multiply(xyz[0], row[0])
+        tmp = np.multiply(xyz[1], row[1])
+        channel += tmp
+        np.multiply(xyz[2], row[2], out=tmp)
+        channel += tmp
+        channels.append(channel)
+    return tuple(channels)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -278,6 +293,57 @@ def _in_gamut(L: np.ndarray, ab: np.ndarray, tol: float = 1e-4) -> np.ndarray:
     for channel in _lab_to_linear_channels(L, ab[..., 0], ab[..., 1]):
         ok &= (channel >= -tol) & (channel <= 1 + tol)
     return ok
+
+
+# The largest in-gamut chroma per (L*, hue), on a grid fine enough that bilinear interpolation is
+# within a fraction of a chroma unit of it (the gamut's cusps are concave in hue, where linear
+# interpolation falls short, never over). Out-of-gamut pixels take it minus a margin as large as the
+# bisection's step; the few it does not bring inside are bisected as before.
+_TABLE_L, _TABLE_HUE = 201, 360
+_TABLE_MARGIN = 1 / 1024
+
+
+@lru_cache(maxsize=1)
+def _chroma_table() -> np.ndarray:
+    """(L steps, hue steps + 1) float32: the gamut's largest chroma, the first hue column repeated last."""
+    L = np.repeat(np.linspace(0, 100, _TABLE_L, dtype=np.float32), _TABLE_HUE)
+    hue = np.tile(np.arange(_TABLE_HUE) * (2 * np.pi / _TABLE_HUE), _TABLE_L)
+    top = np.float32(200)  # above the largest chroma in sRGB (about 134)
+    ab = (np.stack([np.cos(hue), np.sin(hue)], -1) * top).astype(np.float32)
+    chroma = top * _bisect_scale(L, ab, np.ones(L.shape, np.float32), 24)
+    table = chroma.reshape(_TABLE_L, _TABLE_HUE)
+    return np.ascontiguousarray(np.concatenate([table, table[:, :1]], axis=1), np.float32)
+
+
+def _map_into_gamut(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Linear RGB channels of out-of-gamut pixels (1D ``L``, (n, 2) ``ab``) at their largest in-gamut chroma."""
+    table = _chroma_table()
+    chroma = np.hypot(ab[:, 0], ab[:, 1])
+    hue = np.arctan2(ab[:, 1], ab[:, 0])
+    hue *= np.float32(_TABLE_HUE / (2 * np.pi))
+    hue[hue < 0] += _TABLE_HUE
+    li = L * np.float32((_TABLE_L - 1) / 100)
+    l0 = np.minimum(li.astype(np.intp), _TABLE_L - 2)
+    h0 = np.minimum(hue.astype(np.intp), _TABLE_HUE - 1)
+    wl, wh = li - l0, hue - h0
+    flat = table.ravel()
+    row = l0 * (_TABLE_HUE + 1) + h0
+    low = flat[row] + wh * (flat[row + 1] - flat[row])
+    row += _TABLE_HUE + 1
+    high = flat[row] + wh * (flat[row + 1] - flat[row])
+    limit = low + wl * (high - low)
+    scale = np.minimum(limit * np.float32(1 - _TABLE_MARGIN) / np.maximum(chroma, np.float32(1e-6)), np.float32(1))
+    ab = ab * scale[:, None]
+    channels = _lab_to_linear_channels(L, ab[:, 0], ab[:, 1])
+    still = np.zeros(L.shape, bool)
+    for channel in channels:
+        still |= (channel < -1e-4) | (channel > 1 + 1e-4)
+    if still.any():  # near a cusp or an end of L*: bisect below the table's guess
+        Ls, abs_ = L[still], ab[still]
+        abs_ = abs_ * _bisect_scale(Ls, abs_, np.ones(Ls.shape, np.float32), 10)[:, None]
+        for channel, fixed in zip(channels, _lab_to_linear_channels(Ls, abs_[:, 0], abs_[:, 1])):
+            channel[still] = fixed
+    return channels
 
 
 # linear → 8-bit sRGB through a table: exact to well below one 8-bit level, and much cheaper
@@ -326,9 +392,7 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
         for channel in channels:
             bad |= (channel < -1e-4) | (channel > 1 + 1e-4)
         if bad.any():  # only the out-of-gamut pixels are converted again, at their scaled chroma
-            Lo, abo = Lc[bad], abc[bad]
-            abo = abo * _bisect_scale(Lo, abo, np.ones(Lo.shape, np.float32), 10)[..., None]
-            for channel, fixed in zip(channels, _lab_to_linear_channels(Lo, abo[..., 0], abo[..., 1])):
+            for channel, fixed in zip(channels, _map_into_gamut(Lc[bad], abc[bad])):
                 channel[bad] = fixed
         for i, channel in enumerate(channels):
             out[r0 : r0 + chunk_rows, :, i] = _linear_to_u8(channel)
