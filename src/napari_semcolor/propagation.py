@@ -96,10 +96,10 @@ class Graph:
 
     Built once per L* (and labels) by :func:`graph`; every solve on that grid reuses it. For hint
     sets that change (live colouring), :meth:`solve` factorises the hint-independent Laplacian
-    once and answers each new hint set with one column of its inverse per new hint pixel.
+    once and answers each new hint set with one triangular solve per new hint pixel.
     """
 
-    #: at most this many inverse columns are kept (each is one float64 per pixel)
+    #: at most this many hint pixels' entries of the inverse are kept (a small dense matrix)
     MAX_COLUMNS = 256
 
     def __init__(self, L: np.ndarray, labels: np.ndarray | None = None):
@@ -108,7 +108,8 @@ class Graph:
         self._degree = np.asarray(self.W.sum(axis=1)).ravel()
         self._laplacians: dict[float, sp.csr_matrix] = {}
         self._lu = None
-        self._columns: dict[int, np.ndarray] = {}
+        self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
+        self._inverse = np.zeros((0, 0))  # the inverse Laplacian's entries among them
         self._lock = threading.Lock()
         #: set by a live session: direct solves on this grid go through :meth:`solve` (the first
         #: one costs as much as a direct solve, later ones a triangular solve per new hint pixel)
@@ -124,35 +125,41 @@ class Graph:
         """The hard-constraint solution of :func:`solve_propagation` (no ``x0``), from cached work.
 
         With ``L₀ = laplacian(1e-6)``, the solution satisfies ``L₀ x = f`` with ``f`` non-zero
-        only at hint pixels, so ``x = G f`` with ``G`` the inverse's columns at the hint pixels and
-        ``G_hh f = values_h`` (a k × k system). Identical to the direct solve up to rounding.
+        only at hint pixels, so ``x = L₀⁻¹ f`` where ``G f = values`` at the hint pixels, ``G`` the
+        inverse's entries among them (a k × k system). ``G`` is kept for the hint pixels seen
+        before; a new one costs one triangular solve, and ``x`` one more (two right-hand sides).
+        Identical to the direct solve up to rounding.
         """
         n, c = values.shape
         known = np.flatnonzero(mask)
         if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
             return solve_propagation(self.W, values, mask, laplacian=self.laplacian(1e-6), shape=self.shape)
         with self._lock:  # a preview and a background full run may share this graph
-            G = self._inverse_columns(known)
-        f = np.linalg.solve(G[known], values[known].astype(np.float64))
-        out = G @ f
+            G = self._inverse_among(known)
+            f = np.zeros((n, c))
+            f[known] = np.linalg.solve(G, values[known].astype(np.float64))
+            out = self._lu(f)
         out[known] = values[known]
         return out.astype(np.float32)
 
-    def _inverse_columns(self, known: np.ndarray) -> np.ndarray:
-        n = self.W.shape[0]
-        missing = [int(i) for i in known if int(i) not in self._columns]
-        if missing:
+    def _inverse_among(self, known: np.ndarray) -> np.ndarray:
+        """(k, k) entries of ``L₀⁻¹`` at the pixels ``known``, solving only for pixels not seen before."""
+        missing = np.setdiff1d(known, self._pixels)
+        if missing.size:
             if self._lu is None:
                 self._lu = _factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
-            unit = np.zeros((n, len(missing)))
-            unit[missing, np.arange(len(missing))] = 1
-            columns = self._lu(unit)
-            keep = set(int(i) for i in known)
-            for old in [i for i in self._columns if i not in keep][: max(0, len(self._columns) + len(missing) - self.MAX_COLUMNS)]:
-                del self._columns[old]  # oldest first (dicts keep insertion order)
-            for j, i in enumerate(missing):
-                self._columns[i] = columns[:, j]
-        return np.stack([self._columns[int(i)] for i in known], axis=1)
+            keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
+            drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - self.MAX_COLUMNS)]
+            stay = np.setdiff1d(np.arange(self._pixels.size), drop)
+            pixels, inverse = self._pixels[stay], self._inverse[np.ix_(stay, stay)]
+            unit = np.zeros((self.W.shape[0], missing.size))
+            unit[missing, np.arange(missing.size)] = 1
+            columns = self._lu(unit)  # L₀⁻¹ is symmetric: its columns are its rows
+            self._pixels = np.concatenate([pixels, missing])
+            self._inverse = np.block([[inverse, columns[pixels]], [columns[pixels].T, columns[missing]]])
+        where = np.searchsorted(self._pixels, known, sorter=np.argsort(self._pixels))
+        index = np.argsort(self._pixels)[where]
+        return self._inverse[np.ix_(index, index)]
 
 
 _RECENT: OrderedDict[bytes, Graph] = OrderedDict()
@@ -235,14 +242,29 @@ def _factorise(A: sp.spmatrix, order: np.ndarray | None):
     import scipy.sparse.linalg as spl
 
     if order is None:
-        return spl.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve
+        return _in_blocks(spl.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve)
     # SPD: pivots on the diagonal are safe, so the ordering is kept as given
     lu = spl.splu(A.tocsr()[order][:, order].tocsc(), permc_spec="NATURAL", options={"SymmetricMode": True, "DiagPivotThresh": 0.0})
+    lu_solve = _in_blocks(lu.solve)
 
     def solve(b: np.ndarray) -> np.ndarray:
         out = np.empty_like(b)
-        out[order] = lu.solve(np.ascontiguousarray(b[order]))
+        out[order] = lu_solve(b[order])
         return out
+
+    return solve
+
+
+#: right-hand sides per triangular solve: SuperLU's time per column grows with their number past
+#: a few (measured on a 192² grid: 48 columns take a quarter of the time in blocks of 4 as at once)
+_SOLVE_BLOCK = 4
+
+
+def _in_blocks(lu_solve):
+    def solve(b: np.ndarray) -> np.ndarray:
+        if b.ndim == 1 or b.shape[1] <= _SOLVE_BLOCK:
+            return lu_solve(np.asfortranarray(b))
+        return np.concatenate([lu_solve(np.asfortranarray(b[:, i : i + _SOLVE_BLOCK])) for i in range(0, b.shape[1], _SOLVE_BLOCK)], axis=1)
 
     return solve
 
