@@ -86,6 +86,7 @@ class ColorizeWidget(DockScrolls, Container):
         ])
         self.backend_options = BackendOptions(self, after=self.seed)
         self._output = None  # the layer the last run wrote (live re-runs update it)
+        self._databar = None  # (key, the plane it was found in, its mask): found once per image
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
         self.run_button.changed.connect(lambda *_: self.run())
@@ -99,6 +100,8 @@ class ColorizeWidget(DockScrolls, Container):
         self._on_image()
         self.settle_layout()
         self.labels_layer.changed.connect(lambda *_: self.settle_layout())
+        self.labels_layer.changed.connect(lambda *_: self.live_part.watch_labels(self.labels_layer.value))
+        self.live_part.watch_labels(self.labels_layer.value)
 
     def _make_controls(self) -> None:
         from napari.layers import Image, Labels, Points
@@ -298,13 +301,21 @@ class ColorizeWidget(DockScrolls, Container):
             del job["n_samples"]
         return job
 
-    @staticmethod
-    def _databar_mask(source, plane):
-        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected)."""
+    def _databar_mask(self, source, plane):
+        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected).
+
+        Kept while the plane is the same array: detecting it reads the whole image (tens of
+        milliseconds at 2048², too long for every live edit), and the same mask object keeps
+        the live session's key.
+        """
+        from napari_semcolor._widgets.parts.live import _ident
         from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
-        return databar_mask(plane, row)
+        key = (_ident(plane), row)
+        if self._databar is None or self._databar[0] != key:
+            self._databar = key, plane, databar_mask(plane, row)  # the plane held: its memory is not reused
+        return self._databar[2]
 
     def _add_result(self, source, result, new_layer: bool = False, live: bool = False, lead: tuple[int, ...] = ()) -> str:
         """Show ``result``: update the output layer in place, or add a layer of its own.
