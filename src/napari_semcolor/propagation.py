@@ -111,6 +111,8 @@ class Graph:
         self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
         self._inverse = np.zeros((0, 0))  # the inverse Laplacian's entries among them
         self._lock = threading.Lock()
+        #: the direct solve's factorisation for the last hint mask (:func:`solve_propagation`'s ``keep``)
+        self.direct: dict = {}
         #: set by a live session: direct solves on this grid go through :meth:`solve` (the first
         #: one costs as much as a direct solve, later ones a triangular solve per new hint pixel)
         self.live = False
@@ -194,21 +196,21 @@ def _digest(L: np.ndarray, labels: np.ndarray | None) -> bytes:
     return h.digest()
 
 
-def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float, laplacian: sp.csr_matrix | None = None):
-    # unknowns are the free pixels; hint pixels move to the right-hand side (hard constraints)
+def _system(W: sp.csr_matrix, known: np.ndarray, leak: float, laplacian: sp.csr_matrix | None = None):
+    # unknowns are the free pixels; hint pixels move to the right-hand side (hard constraints):
+    # the system's matrix, and the one that takes hint values to the right-hand side (negated)
     free = ~known
     if laplacian is None:
         degree = np.asarray(W.sum(axis=1)).ravel()
         laplacian = (sp.diags(degree + leak) - W).tocsr()
-    A = laplacian[free][:, free]
-    rhs = -(laplacian[free][:, known] @ values[known].astype(np.float64))
-    return A, rhs
+    rows = laplacian[free]
+    return rows[:, free], rows[:, known]
 
 
 def solve_propagation(
     W: sp.csr_matrix, values: np.ndarray, mask: np.ndarray, *,
     x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6, laplacian: sp.csr_matrix | None = None,
-    shape: tuple[int, int] | None = None,
+    shape: tuple[int, int] | None = None, keep: dict | None = None, cancel=None,
 ) -> np.ndarray:
     """Fill ``values`` (n, c) away from ``mask`` (n,) by minimising the affinity-weighted differences.
 
@@ -217,7 +219,9 @@ def solve_propagation(
     ``iterations`` of Jacobi-preconditioned CG refine it (the fine levels of :func:`propagate`).
     ``laplacian`` (``diag(degree + leak) − W``) may be given when it is already known; with the
     grid's ``shape`` the direct solve uses a nested-dissection ordering (less fill, faster).
-    Returns (n, c) float32.
+    ``keep``, a dict owned by the caller for this ``W`` and ``leak``, keeps the direct solve's
+    factorisation for the last ``mask`` (a run repeated with the same hints skips it). ``cancel``
+    is checked every few CG iterations. Returns (n, c) float32.
     """
     n, c = values.shape
     known = mask.astype(bool)
@@ -228,12 +232,22 @@ def solve_propagation(
     free = ~known
     if not free.any():
         return out.astype(np.float32)
-    A, rhs = _system(W, values, known, leak, laplacian)
     if x0 is None:
-        order = None if shape is None else _restrict_order(nested_dissection(*shape), free)
-        out[free] = _factorise(A, order)(np.ascontiguousarray(rhs))
+        key = hashlib.blake2b(np.packbits(known), digest_size=16).digest()
+        found = keep.get(key) if keep is not None else None
+        if found is None:
+            A, to_free = _system(W, known, leak, laplacian)
+            order = None if shape is None else _restrict_order(nested_dissection(*shape), free)
+            found = _factorise(A, order), to_free
+            if keep is not None:
+                keep.clear()
+                keep[key] = found
+        solver, to_free = found
+        out[free] = solver(np.ascontiguousarray(-(to_free @ values[known].astype(np.float64))))
     else:
-        out[free] = conjugate_gradient(A.tocsr(), rhs, x0[free], iterations)
+        A, to_free = _system(W, known, leak, laplacian)
+        rhs = -(to_free @ values[known].astype(np.float64))
+        out[free] = conjugate_gradient(A.tocsr(), rhs, x0[free], iterations, cancel=cancel)
     return out.astype(np.float32)
 
 
@@ -300,7 +314,7 @@ def _restrict_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return sub[sub >= 0]
 
 
-def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iterations: int, rtol: float = 1e-6) -> np.ndarray:
+def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iterations: int, rtol: float = 1e-6, *, cancel=None) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients for SPD ``A``, all columns of ``b`` (n, c) at once.
 
     Written out because it is short, and because dot products through BLAS can be slow on a busy
@@ -322,9 +336,11 @@ def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iteration
     p = z.copy()
     rz = dot(r, z)
     stop = rtol**2 * np.maximum(dot(b, b), 1e-30)
-    for _ in range(iterations):
+    for k in range(iterations):
         if np.all(dot(r, r) <= stop):
             break
+        if k % 8 == 7:
+            check_cancel(cancel)  # a live run superseded by the next edit stops here
         Ap = matvec(p)
         alpha = (rz / np.maximum(dot(p, Ap), 1e-30))[:, None]
         x += alpha * p
@@ -366,7 +382,9 @@ def propagate(
     g = graph(L, labels)
     if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
         return g.solve(values.reshape(h * w, -1), mask.ravel()).reshape(h, w, -1)
-    flat = solve_propagation(g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6), shape=(h, w))
+    flat = solve_propagation(
+        g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6), shape=(h, w), keep=g.direct, cancel=cancel,
+    )
     return flat.reshape(h, w, -1)
 
 
