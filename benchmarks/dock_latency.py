@@ -5,7 +5,8 @@ A real napari window (run it under Xvfb), the real dock in live mode with ``prop
 image per size (the bundled generator's particles; 2048² is the 1024² image enlarged 2 × 2 with
 ``np.kron``, since generating it directly is slow). Per size: one warm-up edit (the session's
 first run: L*, the graph and its factorisation), then ``--edits`` edits, each waiting until the
-full result is shown; the medians are printed as a markdown table with the load average.
+full result is shown and ``--settle`` seconds more (the canvas draws it, as before a user's next
+click); the medians are printed as a markdown table with the load average.
 
     xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/dock_latency.py [--sizes 512 2048] [--edits 5]
 
@@ -50,7 +51,15 @@ def _wait(app, condition, timeout: float = 120.0) -> None:
         raise TimeoutError("the dock did not answer in time")
 
 
-def measure(viewer, app, size: int, edits: int) -> dict:
+def _settle(app, seconds: float) -> None:
+    """Run the Qt event loop for ``seconds``: the canvas draws what was just shown (uploading a
+    full-resolution result to the GPU takes a llvmpipe canvas ~0.2 s at 8192²), as it would
+    before a user's next click."""
+    end = time.perf_counter() + seconds
+    _wait(app, lambda: time.perf_counter() >= end, timeout=seconds + 5)
+
+
+def measure(viewer, app, size: int, edits: int, settle: float = 0.3) -> dict:
     """Seconds from each edit to the preview and to the full result (first edit apart)."""
     from napari_semcolor._widgets.hints_layer import make_hints_layer, set_hint_color
 
@@ -81,6 +90,7 @@ def measure(viewer, app, size: int, edits: int) -> dict:
         t0 = time.perf_counter()
         points.add(rng.uniform(0.1, 0.9, 2) * size)
         _wait(app, done)
+        _settle(app, settle)
         preview = next((t for t, r in events if r == "preview"), float("nan"))
         full = max(t for t, r in events if r == "full")
         rows.append((preview - t0, full - t0))
@@ -133,6 +143,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048])
     parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=0.3, help="seconds between a full result and the next edit")
     parser.add_argument("--interval", type=float, help="click every INTERVAL seconds without waiting (live mode keeping up)")
     args = parser.parse_args(argv)
     import torch
@@ -149,7 +160,7 @@ def main(argv=None) -> None:
     if args.interval:
         results = [measure_clicking(viewer, app, size, args.edits, args.interval) for size in args.sizes]
     else:
-        results = [measure(viewer, app, size, args.edits) for size in args.sizes]
+        results = [measure(viewer, app, size, args.edits, args.settle) for size in args.sizes]
     load_after, reference_after = os.getloadavg(), reference_seconds()
     viewer.close()
     fmt = " ".join
