@@ -5,8 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from napari_semcolor.color import compose, gamut_scale, image_to_lab, lab_to_rgb, rgb_to_lab, to_lightness
+from napari_semcolor.color import compose, image_to_lab, lab_to_rgb, rgb_to_lab, to_lightness
 from napari_semcolor.errors import SemcolorError
+from napari_semcolor.gamut import gamut_scale
 
 
 def lightness_of(rgb_u8):

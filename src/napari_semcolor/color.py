@@ -19,7 +19,6 @@ Intensity → L* mapping (:func:`to_lightness`):
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 import numpy as np
 
@@ -261,91 +260,6 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0, 1).astype(np.float32)
 
 
-def gamut_scale(L: np.ndarray, ab: np.ndarray, *, iterations: int = 10) -> np.ndarray:
-    """Largest chroma factor s in [0, 1] per pixel such that (L, s·a, s·b) is inside sRGB.
-
-    L* fixed and hue fixed, so only chroma changes. Solved by bisection on the pixels that are
-    out of gamut (in-gamut pixels keep s = 1); the gray axis (s = 0) is always inside.
-    """
-    L = np.asarray(L, np.float32)
-    ab = np.asarray(ab, np.float32)
-    scale = np.ones(L.shape, np.float32)
-    out = ~_in_gamut(L, ab)
-    if out.any():
-        scale[out] = _bisect_scale(L[out], ab[out], np.ones(int(out.sum()), np.float32), iterations)
-    return scale
-
-
-def _bisect_scale(L: np.ndarray, ab: np.ndarray, hi: np.ndarray, iterations: int) -> np.ndarray:
-    # largest s in [0, hi] with (L, s·ab) in gamut, by bisection, for 1D pixel arrays
-    lo = np.zeros(L.shape, np.float32)
-    hi = np.asarray(hi, np.float32).copy()
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        ok = _in_gamut(L, ab * mid[..., None])
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    return lo
-
-
-def _in_gamut(L: np.ndarray, ab: np.ndarray, tol: float = 1e-4) -> np.ndarray:
-    ok = np.ones(L.shape, bool)
-    for channel in _lab_to_linear_channels(L, ab[..., 0], ab[..., 1]):
-        ok &= (channel >= -tol) & (channel <= 1 + tol)
-    return ok
-
-
-# The largest in-gamut chroma per (L*, hue), on a grid fine enough that bilinear interpolation is
-# within a fraction of a chroma unit of it (the gamut's cusps are concave in hue, where linear
-# interpolation falls short, never over). Out-of-gamut pixels take it minus a margin as large as the
-# bisection's step; the few it does not bring inside are bisected as before.
-_TABLE_L, _TABLE_HUE = 201, 360
-_TABLE_MARGIN = 1 / 1024
-
-
-@lru_cache(maxsize=1)
-def _chroma_table() -> np.ndarray:
-    """(L steps, hue steps + 1) float32: the gamut's largest chroma, the first hue column repeated last."""
-    L = np.repeat(np.linspace(0, 100, _TABLE_L, dtype=np.float32), _TABLE_HUE)
-    hue = np.tile(np.arange(_TABLE_HUE) * (2 * np.pi / _TABLE_HUE), _TABLE_L)
-    top = np.float32(200)  # above the largest chroma in sRGB (about 134)
-    ab = (np.stack([np.cos(hue), np.sin(hue)], -1) * top).astype(np.float32)
-    chroma = top * _bisect_scale(L, ab, np.ones(L.shape, np.float32), 24)
-    table = chroma.reshape(_TABLE_L, _TABLE_HUE)
-    return np.ascontiguousarray(np.concatenate([table, table[:, :1]], axis=1), np.float32)
-
-
-def _map_into_gamut(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Linear RGB channels of out-of-gamut pixels (1D ``L``, (n, 2) ``ab``) at their largest in-gamut chroma."""
-    table = _chroma_table()
-    chroma = np.hypot(ab[:, 0], ab[:, 1])
-    hue = np.arctan2(ab[:, 1], ab[:, 0])
-    hue *= np.float32(_TABLE_HUE / (2 * np.pi))
-    hue[hue < 0] += _TABLE_HUE
-    li = L * np.float32((_TABLE_L - 1) / 100)
-    l0 = np.minimum(li.astype(np.intp), _TABLE_L - 2)
-    h0 = np.minimum(hue.astype(np.intp), _TABLE_HUE - 1)
-    wl, wh = li - l0, hue - h0
-    flat = table.ravel()
-    row = l0 * (_TABLE_HUE + 1) + h0
-    low = flat[row] + wh * (flat[row + 1] - flat[row])
-    row += _TABLE_HUE + 1
-    high = flat[row] + wh * (flat[row + 1] - flat[row])
-    limit = low + wl * (high - low)
-    scale = np.minimum(limit * np.float32(1 - _TABLE_MARGIN) / np.maximum(chroma, np.float32(1e-6)), np.float32(1))
-    ab = ab * scale[:, None]
-    channels = _lab_to_linear_channels(L, ab[:, 0], ab[:, 1])
-    still = np.zeros(L.shape, bool)
-    for channel in channels:
-        still |= (channel < -1e-4) | (channel > 1 + 1e-4)
-    if still.any():  # near a cusp or an end of L*: bisect below the table's guess
-        Ls, abs_ = L[still], ab[still]
-        abs_ = abs_ * _bisect_scale(Ls, abs_, np.ones(Ls.shape, np.float32), 10)[:, None]
-        for channel, fixed in zip(channels, _lab_to_linear_channels(Ls, abs_[:, 0], abs_[:, 1])):
-            channel[still] = fixed
-    return channels
-
-
 # linear → 8-bit sRGB through a table: exact to well below one 8-bit level, and much cheaper
 # than a power per pixel
 _LUT_SIZE = 65536
@@ -363,7 +277,7 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
     """Combine L* and a*b* into 8-bit sRGB whose L* equals ``L`` (|ΔL*| ≤ 1 after rounding).
 
     Out-of-gamut colours are pulled in by lowering chroma at fixed L* and hue
-    (:func:`gamut_scale`). The colour conversion runs once for all pixels and once more only for
+    (:func:`napari_semcolor.gamut.map_into_gamut`). The colour conversion runs once for all pixels and once more only for
     those out of gamut.
 
     Parameters
@@ -392,7 +306,9 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
         for channel in channels:
             bad |= (channel < -1e-4) | (channel > 1 + 1e-4)
         if bad.any():  # only the out-of-gamut pixels are converted again, at their scaled chroma
-            for channel, fixed in zip(channels, _map_into_gamut(Lc[bad], abc[bad])):
+            from napari_semcolor.gamut import map_into_gamut
+
+            for channel, fixed in zip(channels, map_into_gamut(Lc[bad], abc[bad])):
                 channel[bad] = fixed
         for i, channel in enumerate(channels):
             out[r0 : r0 + chunk_rows, :, i] = _linear_to_u8(channel)

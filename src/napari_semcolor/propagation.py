@@ -18,13 +18,13 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
 from napari_semcolor.errors import check_cancel
+from napari_semcolor.sparse_direct import factorise, nested_dissection, restrict_order
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
 #: grids up to this many pixels are solved directly (sparse LU); larger ones coarse-to-fine
@@ -149,7 +149,7 @@ class Graph:
         missing = np.setdiff1d(known, self._pixels)
         if missing.size:
             if self._lu is None:
-                self._lu = _factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
+                self._lu = factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
             keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
             drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - self.MAX_COLUMNS)]
             stay = np.setdiff1d(np.arange(self._pixels.size), drop)
@@ -237,8 +237,8 @@ def solve_propagation(
         found = keep.get(key) if keep is not None else None
         if found is None:
             A, to_free = _system(W, known, leak, laplacian)
-            order = None if shape is None else _restrict_order(nested_dissection(*shape), free)
-            found = _factorise(A, order), to_free
+            order = None if shape is None else restrict_order(nested_dissection(*shape), free)
+            found = factorise(A, order), to_free
             if keep is not None:
                 keep.clear()
                 keep[key] = found
@@ -249,69 +249,6 @@ def solve_propagation(
         rhs = -(to_free @ values[known].astype(np.float64))
         out[free] = conjugate_gradient(A.tocsr(), rhs, x0[free], iterations, cancel=cancel)
     return out.astype(np.float32)
-
-
-def _factorise(A: sp.spmatrix, order: np.ndarray | None):
-    """A solver ``b -> A⁻¹ b`` for SPD ``A`` by sparse LU, in ``order`` (else SuperLU's own MMD)."""
-    import scipy.sparse.linalg as spl
-
-    if order is None:
-        return _in_blocks(spl.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve)
-    # SPD: pivots on the diagonal are safe, so the ordering is kept as given
-    lu = spl.splu(A.tocsr()[order][:, order].tocsc(), permc_spec="NATURAL", options={"SymmetricMode": True, "DiagPivotThresh": 0.0})
-    lu_solve = _in_blocks(lu.solve)
-
-    def solve(b: np.ndarray) -> np.ndarray:
-        out = np.empty_like(b)
-        out[order] = lu_solve(b[order])
-        return out
-
-    return solve
-
-
-#: right-hand sides per triangular solve: SuperLU's time per column grows with their number past
-#: a few (measured on a 192² grid: 48 columns take a quarter of the time in blocks of 4 as at once)
-_SOLVE_BLOCK = 4
-
-
-def _in_blocks(lu_solve):
-    def solve(b: np.ndarray) -> np.ndarray:
-        if b.ndim == 1 or b.shape[1] <= _SOLVE_BLOCK:
-            return lu_solve(np.asfortranarray(b))
-        return np.concatenate([lu_solve(np.asfortranarray(b[:, i : i + _SOLVE_BLOCK])) for i in range(0, b.shape[1], _SOLVE_BLOCK)], axis=1)
-
-    return solve
-
-
-@lru_cache(maxsize=8)
-def nested_dissection(h: int, w: int, leaf: int = 8) -> np.ndarray:
-    """An elimination order of an (h, w) grid's pixels (8-neighbourhood): halves first, separators last.
-
-    A one-pixel line separates the two halves of a grid even with diagonal neighbours. On the
-    grids solved here it gives a third less factorisation time than SuperLU's minimum degree.
-    """
-    idx = np.arange(h * w).reshape(h, w)
-    parts: list[np.ndarray] = []
-    stack = [(0, h, 0, w, False)]
-    while stack:  # depth-first, each separator after both of its halves
-        r0, r1, c0, c1, emit = stack.pop()
-        if emit or (r1 - r0) * (c1 - c0) <= leaf or min(r1 - r0, c1 - c0) < 3:
-            parts.append(idx[r0:r1, c0:c1].ravel())
-        elif r1 - r0 >= c1 - c0:
-            m = (r0 + r1) // 2
-            stack += [(m, m + 1, c0, c1, True), (m + 1, r1, c0, c1, False), (r0, m, c0, c1, False)]
-        else:
-            m = (c0 + c1) // 2
-            stack += [(r0, r1, m, m + 1, True), (r0, r1, m + 1, c1, False), (r0, r1, c0, m, False)]
-    return np.concatenate(parts)
-
-
-def _restrict_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    # the order of the kept (free) pixels, as indices among the kept ones
-    position = np.full(keep.size, -1)
-    position[keep] = np.arange(int(keep.sum()))
-    sub = position[order]
-    return sub[sub >= 0]
 
 
 def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iterations: int, rtol: float = 1e-6, *, cancel=None) -> np.ndarray:

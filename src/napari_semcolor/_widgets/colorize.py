@@ -100,8 +100,6 @@ class ColorizeWidget(DockScrolls, Container):
         self._on_image()
         self.settle_layout()
         self.labels_layer.changed.connect(lambda *_: self.settle_layout())
-        self.labels_layer.changed.connect(lambda *_: self.live_part.watch_labels(self.labels_layer.value))
-        self.live_part.watch_labels(self.labels_layer.value)
 
     def _make_controls(self) -> None:
         from napari.layers import Image, Labels, Points
@@ -302,19 +300,14 @@ class ColorizeWidget(DockScrolls, Container):
         return job
 
     def _databar_mask(self, source, plane):
-        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected).
-
-        Kept while the plane is the same array: detecting it reads the whole image (tens of
-        milliseconds at 2048², too long for every live edit), and the same mask object keeps
-        the live session's key.
-        """
+        """Pixels of the instrument data bar (from the SEM reader's metadata, else detected), found
+        once per plane: detecting reads the whole image, too slow for every live edit."""
         from napari_semcolor._widgets.parts.live import _ident
         from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
-        key = (_ident(plane), row)
-        if self._databar is None or self._databar[0] != key:
-            self._databar = key, plane, databar_mask(plane, row)  # the plane held: its memory is not reused
+        if self._databar is None or self._databar[0] != (_ident(plane), row):  # the plane is held: its memory is not reused
+            self._databar = (_ident(plane), row), plane, databar_mask(plane, row)
         return self._databar[2]
 
     def _add_result(self, source, result, new_layer: bool = False, live: bool = False, lead: tuple[int, ...] = ()) -> str:

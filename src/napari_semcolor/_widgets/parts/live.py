@@ -108,6 +108,8 @@ class LiveColouring:
         #: the labels array in place (same object, other content)
         self.labels_version = 0
         self._labels_layer = None
+        dock.labels_layer.changed.connect(lambda *_: self.watch_labels(dock.labels_layer.value))
+        self.watch_labels(dock.labels_layer.value)
 
     def watch_labels(self, layer) -> None:
         """Follow the edits of the regions layer ``layer`` (None: none chosen)."""
