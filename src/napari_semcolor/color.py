@@ -31,6 +31,8 @@ _RGB2XYZ = np.array(
 )
 _XYZ2RGB = np.linalg.inv(_RGB2XYZ)
 _WHITE = np.array([0.95047, 1.0, 1.08883])
+# XYZ relative to white → linear sRGB, as float32 scalars per row
+_XYZ2RGB_WHITE = [[np.float32(v) for v in row] for row in _XYZ2RGB * _WHITE]
 _EPS = 216 / 24389  # (6/29)^3
 _KAPPA = 24389 / 27
 
@@ -210,10 +212,13 @@ def _f(t: np.ndarray) -> np.ndarray:
 
 
 def _finv(t: np.ndarray) -> np.ndarray:
-    t3 = t * t * t
-    low = ~(t3 > _EPS)  # the linear segment: only the darkest pixels, so computed only there
-    if low.any():
-        t3[low] = (116 * t[low] - 16) / _KAPPA
+    """The inverse of ``_f``; overwrites ``t`` (pass a temporary)."""
+    low = t <= np.float32(6 / 29)  # the linear segment: only the darkest pixels, so computed only there
+    lin = (116 * t[low] - 16) / _KAPPA if low.any() else None
+    t3 = np.multiply(t, t)
+    t3 *= t
+    if lin is not None:
+        t3[low] = lin
     return t3
 
 
@@ -232,54 +237,29 @@ def lab_to_linear(lab: np.ndarray) -> np.ndarray:
 
 
 def _lab_to_linear_channels(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
-    # channel-wise float32 arithmetic: several times faster than stacking and a matrix product
-    fy = (L + 16) * np.float32(1 / 116)
-    xyz = (
-        _finv(fy + a * np.float32(1 / 500)) * np.float32(_WHITE[0]),
-        _finv(fy),
-        _finv(fy - b * np.float32(1 / 200)) * np.float32(_WHITE[2]),
-    )
-    m = _XYZ2RGB.astype(np.float32)
-    return tuple(m[i, 0] * xyz[0] + m[i, 1] * xyz[1] + m[i, 2] * xyz[2] for i in range(3))
+    # channel-wise float32 arithmetic in place: several times faster than stacking and a matrix
+    # product, and each step a single pass without a new temporary
+    fy = np.add(L, np.float32(16), dtype=np.float32)
+    fy *= np.float32(1 / 116)
+    fx = np.multiply(a, np.float32(1 / 500), dtype=np.float32)
+    fx += fy
+    fz = np.multiply(b, np.float32(-1 / 200), dtype=np.float32)
+    fz += fy
+    xyz = (_finv(fx), _finv(fy), _finv(fz))
+    channels = []
+    for row in _XYZ2RGB_WHITE:
+        channel = np.multiply(xyz[0], row[0])
+        tmp = np.multiply(xyz[1], row[1])
+        channel += tmp
+        np.multiply(xyz[2], row[2], out=tmp)
+        channel += tmp
+        channels.append(channel)
+    return tuple(channels)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """CIELAB (..., 3) → sRGB in [0, 1] (..., 3) float32, clipped (use :func:`compose` to keep L*)."""
     return np.clip(_linear_to_srgb(lab_to_linear(lab)), 0, 1).astype(np.float32)
-
-
-def gamut_scale(L: np.ndarray, ab: np.ndarray, *, iterations: int = 10) -> np.ndarray:
-    """Largest chroma factor s in [0, 1] per pixel such that (L, s·a, s·b) is inside sRGB.
-
-    L* fixed and hue fixed, so only chroma changes. Solved by bisection on the pixels that are
-    out of gamut (in-gamut pixels keep s = 1); the gray axis (s = 0) is always inside.
-    """
-    L = np.asarray(L, np.float32)
-    ab = np.asarray(ab, np.float32)
-    scale = np.ones(L.shape, np.float32)
-    out = ~_in_gamut(L, ab)
-    if out.any():
-        scale[out] = _bisect_scale(L[out], ab[out], np.ones(int(out.sum()), np.float32), iterations)
-    return scale
-
-
-def _bisect_scale(L: np.ndarray, ab: np.ndarray, hi: np.ndarray, iterations: int) -> np.ndarray:
-    # largest s in [0, hi] with (L, s·ab) in gamut, by bisection, for 1D pixel arrays
-    lo = np.zeros(L.shape, np.float32)
-    hi = np.asarray(hi, np.float32).copy()
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        ok = _in_gamut(L, ab * mid[..., None])
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    return lo
-
-
-def _in_gamut(L: np.ndarray, ab: np.ndarray, tol: float = 1e-4) -> np.ndarray:
-    ok = np.ones(L.shape, bool)
-    for channel in _lab_to_linear_channels(L, ab[..., 0], ab[..., 1]):
-        ok &= (channel >= -tol) & (channel <= 1 + tol)
-    return ok
 
 
 # linear → 8-bit sRGB through a table: exact to well below one 8-bit level, and much cheaper
@@ -299,7 +279,7 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
     """Combine L* and a*b* into 8-bit sRGB whose L* equals ``L`` (|ΔL*| ≤ 1 after rounding).
 
     Out-of-gamut colours are pulled in by lowering chroma at fixed L* and hue
-    (:func:`gamut_scale`). The colour conversion runs once for all pixels and once more only for
+    (:func:`napari_semcolor.gamut.map_into_gamut`). The colour conversion runs once for all pixels and once more only for
     those out of gamut.
 
     Parameters
@@ -328,9 +308,9 @@ def compose(L: np.ndarray, ab: np.ndarray, *, chunk_rows: int = 1024) -> np.ndar
         for channel in channels:
             bad |= (channel < -1e-4) | (channel > 1 + 1e-4)
         if bad.any():  # only the out-of-gamut pixels are converted again, at their scaled chroma
-            Lo, abo = Lc[bad], abc[bad]
-            abo = abo * _bisect_scale(Lo, abo, np.ones(Lo.shape, np.float32), 10)[..., None]
-            for channel, fixed in zip(channels, _lab_to_linear_channels(Lo, abo[..., 0], abo[..., 1])):
+            from napari_semcolor.gamut import map_into_gamut
+
+            for channel, fixed in zip(channels, map_into_gamut(Lc[bad], abc[bad])):
                 channel[bad] = fixed
         for i, channel in enumerate(channels):
             out[r0 : r0 + chunk_rows, :, i] = _linear_to_u8(channel)

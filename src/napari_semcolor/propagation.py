@@ -18,13 +18,13 @@ import hashlib
 import threading
 import weakref
 from collections import OrderedDict
-from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
 from napari_semcolor.errors import check_cancel
+from napari_semcolor.sparse_direct import factorise, nested_dissection, restrict_order
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
 #: grids up to this many pixels are solved directly (sparse LU); larger ones coarse-to-fine
@@ -96,10 +96,10 @@ class Graph:
 
     Built once per L* (and labels) by :func:`graph`; every solve on that grid reuses it. For hint
     sets that change (live colouring), :meth:`solve` factorises the hint-independent Laplacian
-    once and answers each new hint set with one column of its inverse per new hint pixel.
+    once and answers each new hint set with one triangular solve per new hint pixel.
     """
 
-    #: at most this many inverse columns are kept (each is one float64 per pixel)
+    #: at most this many hint pixels' entries of the inverse are kept (a small dense matrix)
     MAX_COLUMNS = 256
 
     def __init__(self, L: np.ndarray, labels: np.ndarray | None = None):
@@ -108,8 +108,11 @@ class Graph:
         self._degree = np.asarray(self.W.sum(axis=1)).ravel()
         self._laplacians: dict[float, sp.csr_matrix] = {}
         self._lu = None
-        self._columns: dict[int, np.ndarray] = {}
+        self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
+        self._inverse = np.zeros((0, 0))  # the inverse Laplacian's entries among them
         self._lock = threading.Lock()
+        #: the direct solve's factorisation for the last hint mask (:func:`solve_propagation`'s ``keep``)
+        self.direct: dict = {}
         #: set by a live session: direct solves on this grid go through :meth:`solve` (the first
         #: one costs as much as a direct solve, later ones a triangular solve per new hint pixel)
         self.live = False
@@ -124,35 +127,41 @@ class Graph:
         """The hard-constraint solution of :func:`solve_propagation` (no ``x0``), from cached work.
 
         With ``L₀ = laplacian(1e-6)``, the solution satisfies ``L₀ x = f`` with ``f`` non-zero
-        only at hint pixels, so ``x = G f`` with ``G`` the inverse's columns at the hint pixels and
-        ``G_hh f = values_h`` (a k × k system). Identical to the direct solve up to rounding.
+        only at hint pixels, so ``x = L₀⁻¹ f`` where ``G f = values`` at the hint pixels, ``G`` the
+        inverse's entries among them (a k × k system). ``G`` is kept for the hint pixels seen
+        before; a new one costs one triangular solve, and ``x`` one more (two right-hand sides).
+        Identical to the direct solve up to rounding.
         """
         n, c = values.shape
         known = np.flatnonzero(mask)
         if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
             return solve_propagation(self.W, values, mask, laplacian=self.laplacian(1e-6), shape=self.shape)
         with self._lock:  # a preview and a background full run may share this graph
-            G = self._inverse_columns(known)
-        f = np.linalg.solve(G[known], values[known].astype(np.float64))
-        out = G @ f
+            G = self._inverse_among(known)
+            f = np.zeros((n, c))
+            f[known] = np.linalg.solve(G, values[known].astype(np.float64))
+            out = self._lu(f)
         out[known] = values[known]
         return out.astype(np.float32)
 
-    def _inverse_columns(self, known: np.ndarray) -> np.ndarray:
-        n = self.W.shape[0]
-        missing = [int(i) for i in known if int(i) not in self._columns]
-        if missing:
+    def _inverse_among(self, known: np.ndarray) -> np.ndarray:
+        """(k, k) entries of ``L₀⁻¹`` at the pixels ``known``, solving only for pixels not seen before."""
+        missing = np.setdiff1d(known, self._pixels)
+        if missing.size:
             if self._lu is None:
-                self._lu = _factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
-            unit = np.zeros((n, len(missing)))
-            unit[missing, np.arange(len(missing))] = 1
-            columns = self._lu(unit)
-            keep = set(int(i) for i in known)
-            for old in [i for i in self._columns if i not in keep][: max(0, len(self._columns) + len(missing) - self.MAX_COLUMNS)]:
-                del self._columns[old]  # oldest first (dicts keep insertion order)
-            for j, i in enumerate(missing):
-                self._columns[i] = columns[:, j]
-        return np.stack([self._columns[int(i)] for i in known], axis=1)
+                self._lu = factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
+            keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
+            drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - self.MAX_COLUMNS)]
+            stay = np.setdiff1d(np.arange(self._pixels.size), drop)
+            pixels, inverse = self._pixels[stay], self._inverse[np.ix_(stay, stay)]
+            unit = np.zeros((self.W.shape[0], missing.size))
+            unit[missing, np.arange(missing.size)] = 1
+            columns = self._lu(unit)  # L₀⁻¹ is symmetric: its columns are its rows
+            self._pixels = np.concatenate([pixels, missing])
+            self._inverse = np.block([[inverse, columns[pixels]], [columns[pixels].T, columns[missing]]])
+        where = np.searchsorted(self._pixels, known, sorter=np.argsort(self._pixels))
+        index = np.argsort(self._pixels)[where]
+        return self._inverse[np.ix_(index, index)]
 
 
 _RECENT: OrderedDict[bytes, Graph] = OrderedDict()
@@ -187,21 +196,21 @@ def _digest(L: np.ndarray, labels: np.ndarray | None) -> bytes:
     return h.digest()
 
 
-def _system(W: sp.csr_matrix, values: np.ndarray, known: np.ndarray, leak: float, laplacian: sp.csr_matrix | None = None):
-    # unknowns are the free pixels; hint pixels move to the right-hand side (hard constraints)
+def _system(W: sp.csr_matrix, known: np.ndarray, leak: float, laplacian: sp.csr_matrix | None = None):
+    # unknowns are the free pixels; hint pixels move to the right-hand side (hard constraints):
+    # the system's matrix, and the one that takes hint values to the right-hand side (negated)
     free = ~known
     if laplacian is None:
         degree = np.asarray(W.sum(axis=1)).ravel()
         laplacian = (sp.diags(degree + leak) - W).tocsr()
-    A = laplacian[free][:, free]
-    rhs = -(laplacian[free][:, known] @ values[known].astype(np.float64))
-    return A, rhs
+    rows = laplacian[free]
+    return rows[:, free], rows[:, known]
 
 
 def solve_propagation(
     W: sp.csr_matrix, values: np.ndarray, mask: np.ndarray, *,
     x0: np.ndarray | None = None, iterations: int = 40, leak: float = 1e-6, laplacian: sp.csr_matrix | None = None,
-    shape: tuple[int, int] | None = None,
+    shape: tuple[int, int] | None = None, keep: dict | None = None, cancel=None,
 ) -> np.ndarray:
     """Fill ``values`` (n, c) away from ``mask`` (n,) by minimising the affinity-weighted differences.
 
@@ -210,7 +219,9 @@ def solve_propagation(
     ``iterations`` of Jacobi-preconditioned CG refine it (the fine levels of :func:`propagate`).
     ``laplacian`` (``diag(degree + leak) − W``) may be given when it is already known; with the
     grid's ``shape`` the direct solve uses a nested-dissection ordering (less fill, faster).
-    Returns (n, c) float32.
+    ``keep``, a dict owned by the caller for this ``W`` and ``leak``, keeps the direct solve's
+    factorisation for the last ``mask`` (a run repeated with the same hints skips it). ``cancel``
+    is checked every few CG iterations. Returns (n, c) float32.
     """
     n, c = values.shape
     known = mask.astype(bool)
@@ -221,64 +232,26 @@ def solve_propagation(
     free = ~known
     if not free.any():
         return out.astype(np.float32)
-    A, rhs = _system(W, values, known, leak, laplacian)
     if x0 is None:
-        order = None if shape is None else _restrict_order(nested_dissection(*shape), free)
-        out[free] = _factorise(A, order)(np.ascontiguousarray(rhs))
+        key = hashlib.blake2b(np.packbits(known), digest_size=16).digest()
+        found = keep.get(key) if keep is not None else None
+        if found is None:
+            A, to_free = _system(W, known, leak, laplacian)
+            order = None if shape is None else restrict_order(nested_dissection(*shape), free)
+            found = factorise(A, order), to_free
+            if keep is not None:
+                keep.clear()
+                keep[key] = found
+        solver, to_free = found
+        out[free] = solver(np.ascontiguousarray(-(to_free @ values[known].astype(np.float64))))
     else:
-        out[free] = conjugate_gradient(A.tocsr(), rhs, x0[free], iterations)
+        A, to_free = _system(W, known, leak, laplacian)
+        rhs = -(to_free @ values[known].astype(np.float64))
+        out[free] = conjugate_gradient(A.tocsr(), rhs, x0[free], iterations, cancel=cancel)
     return out.astype(np.float32)
 
 
-def _factorise(A: sp.spmatrix, order: np.ndarray | None):
-    """A solver ``b -> A⁻¹ b`` for SPD ``A`` by sparse LU, in ``order`` (else SuperLU's own MMD)."""
-    import scipy.sparse.linalg as spl
-
-    if order is None:
-        return spl.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True}).solve
-    # SPD: pivots on the diagonal are safe, so the ordering is kept as given
-    lu = spl.splu(A.tocsr()[order][:, order].tocsc(), permc_spec="NATURAL", options={"SymmetricMode": True, "DiagPivotThresh": 0.0})
-
-    def solve(b: np.ndarray) -> np.ndarray:
-        out = np.empty_like(b)
-        out[order] = lu.solve(np.ascontiguousarray(b[order]))
-        return out
-
-    return solve
-
-
-@lru_cache(maxsize=8)
-def nested_dissection(h: int, w: int, leaf: int = 8) -> np.ndarray:
-    """An elimination order of an (h, w) grid's pixels (8-neighbourhood): halves first, separators last.
-
-    A one-pixel line separates the two halves of a grid even with diagonal neighbours. On the
-    grids solved here it gives a third less factorisation time than SuperLU's minimum degree.
-    """
-    idx = np.arange(h * w).reshape(h, w)
-    parts: list[np.ndarray] = []
-    stack = [(0, h, 0, w, False)]
-    while stack:  # depth-first, each separator after both of its halves
-        r0, r1, c0, c1, emit = stack.pop()
-        if emit or (r1 - r0) * (c1 - c0) <= leaf or min(r1 - r0, c1 - c0) < 3:
-            parts.append(idx[r0:r1, c0:c1].ravel())
-        elif r1 - r0 >= c1 - c0:
-            m = (r0 + r1) // 2
-            stack += [(m, m + 1, c0, c1, True), (m + 1, r1, c0, c1, False), (r0, m, c0, c1, False)]
-        else:
-            m = (c0 + c1) // 2
-            stack += [(r0, r1, m, m + 1, True), (r0, r1, m + 1, c1, False), (r0, r1, c0, m, False)]
-    return np.concatenate(parts)
-
-
-def _restrict_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    # the order of the kept (free) pixels, as indices among the kept ones
-    position = np.full(keep.size, -1)
-    position[keep] = np.arange(int(keep.sum()))
-    sub = position[order]
-    return sub[sub >= 0]
-
-
-def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iterations: int, rtol: float = 1e-6) -> np.ndarray:
+def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iterations: int, rtol: float = 1e-6, *, cancel=None) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients for SPD ``A``, all columns of ``b`` (n, c) at once.
 
     Written out because it is short, and because dot products through BLAS can be slow on a busy
@@ -300,9 +273,11 @@ def conjugate_gradient(A: sp.csr_matrix, b: np.ndarray, x: np.ndarray, iteration
     p = z.copy()
     rz = dot(r, z)
     stop = rtol**2 * np.maximum(dot(b, b), 1e-30)
-    for _ in range(iterations):
+    for k in range(iterations):
         if np.all(dot(r, r) <= stop):
             break
+        if k % 8 == 7:
+            check_cancel(cancel)  # a live run superseded by the next edit stops here
         Ap = matvec(p)
         alpha = (rz / np.maximum(dot(p, Ap), 1e-30))[:, None]
         x += alpha * p
@@ -344,7 +319,9 @@ def propagate(
     g = graph(L, labels)
     if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
         return g.solve(values.reshape(h * w, -1), mask.ravel()).reshape(h, w, -1)
-    flat = solve_propagation(g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6), shape=(h, w))
+    flat = solve_propagation(
+        g.W, values.reshape(h * w, -1), mask.ravel(), x0=x0, laplacian=g.laplacian(1e-6), shape=(h, w), keep=g.direct, cancel=cancel,
+    )
     return flat.reshape(h, w, -1)
 
 

@@ -6,8 +6,9 @@ that resolution, and (for ``propagate``) the affinity graphs and a factorisation
 hint-independent Laplacian — and then answers:
 
 * :meth:`Session.preview` — a working-resolution preview in tens of milliseconds: for
-  ``propagate`` the hint colours are solved exactly on the cascade's coarsest grid from cached
-  columns of the inverse Laplacian (one triangular solve per *new* hint pixel), brought to the
+  ``propagate`` the hint colours are solved exactly on the cascade's coarsest grid from a cached
+  factorisation of the Laplacian and its inverse's entries among the hint pixels (one triangular
+  solve per *new* hint pixel, one more for the solution), brought to the
   working grid by the guided filter and composed (L* is the image's);
 * :meth:`Session.colorize` — the full-resolution result, the same ``ColorizeResult`` as
   :func:`napari_semcolor.colorize` with the same arguments, skipping the image-only stages.

@@ -128,6 +128,29 @@ def test_one_click_per_0_3_s_is_kept_up_with_without_queueing(live_dock, sem, qt
     np.testing.assert_array_equal(image.data, before)
 
 
+def test_labels_painted_in_place_are_not_answered_from_a_stale_session(live_dock, sem, qtbot):
+    viewer, image, points, widget, shown = live_dock
+    labels = viewer.add_labels(sem.labels.astype(np.int32), name="regions", scale=image.scale, translate=image.translate)
+    widget.labels_layer.value = labels
+    first, second, third = centres(sem, 3)
+    add_hint(points, COLOURS[0], first)
+    qtbot.waitUntil(lambda: full_and_idle(viewer, widget), timeout=30_000)
+    session = widget.live_part.session
+    add_hint(points, COLOURS[1], second)
+    qtbot.waitUntil(lambda: full_and_idle(viewer, widget) and widget.live_part.previews == 2, timeout=30_000)
+    assert widget.live_part.session is session  # a hint edit reuses the image-only work
+    data = labels.data
+    labels.brush_size = 40
+    labels.paint(first, int(labels.data.max()) + 1)  # in place: the same array, other content
+    assert labels.data is data
+    add_hint(points, COLOURS[2], third)
+    qtbot.waitUntil(lambda: full_and_idle(viewer, widget) and widget.live_part.previews == 3, timeout=30_000)
+    fresh = widget.live_part.session
+    assert fresh is not session
+    np.testing.assert_array_equal(fresh.inputs.labels, labels.data)  # the painted labels
+    assert not np.array_equal(session.inputs.labels, labels.data)
+
+
 def test_a_superseded_full_run_is_cancelled(live_dock, sem, qtbot, monkeypatch):
     viewer, image, points, widget, shown = live_dock
     first, second = centres(sem, 2)

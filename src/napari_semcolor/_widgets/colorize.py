@@ -24,6 +24,7 @@ from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_l
 from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, labelled_checkbox, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
 from napari_semcolor._widgets.parts.live import FULL, PREVIEW, LiveColouring, place
+from napari_semcolor._widgets.parts.messages import missing_reference, no_hints_note
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
@@ -36,20 +37,6 @@ if TYPE_CHECKING:
 
 #: kept between sessions (and each backend's options); not layers, nor live mode (it would re-run by itself)
 SAVED_CONTROLS = ("backend", "samples", "seed", "device", "keep_previous", "one_colour", "same_gray", "databar_gray", "through", "align")
-
-def no_hints_note(backend: str, automatic: list[str]) -> str:
-    """What Run does with no hints for a backend that needs them, and what to do instead."""
-    instead = f" or choose {' / '.join(automatic)} for automatic colouring" if automatic else ""
-    return f"no hints: {backend} will return gray. Add a hints layer (Colour hints dock){instead}."
-
-
-def missing_reference(backend: str) -> str:
-    """The dock's words for a reference backend run without any reference image."""
-    return (
-        f"{backend} needs a colour reference image: choose one in '{backend} reference' (it colours "
-        "the whole image), or one per region in the region table"
-    )
-
 
 def _backend_choices(_widget=None) -> list[str]:
     from napari_semcolor.backends import available
@@ -84,6 +71,7 @@ class ColorizeWidget(DockScrolls, Container):
         # a backend's option controls, when made: set to their saved values, saved when changed
         self.backend_options = BackendOptions(self, after=self.seed, on_build=self.settings.tracker("options"))
         self._output = None  # the layer the last run wrote (live re-runs update it)
+        self._databar = None  # (key, the plane it was found in, its mask): found once per image
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
         self.run_button.changed.connect(lambda *_: self.run())
@@ -303,13 +291,16 @@ class ColorizeWidget(DockScrolls, Container):
             job.update(self.stack.job(source))
         return job
 
-    @staticmethod
-    def _databar_mask(source, plane):
-        """Pixels of the instrument data bar (as the file states it, else detected)."""
+    def _databar_mask(self, source, plane):
+        """Pixels of the instrument data bar (as the file states it, else detected), found once
+        per plane: detecting reads the whole image, too slow for every live edit."""
+        from napari_semcolor._widgets.parts.live import _ident
         from napari_semcolor.files.sem_tiff import databar_mask
 
         row = source.metadata.get("sem", {}).get("databar_row") if isinstance(source.metadata, dict) else None
-        return databar_mask(plane, row)
+        if self._databar is None or self._databar[0] != (_ident(plane), row):  # the plane is held: its memory is not reused
+            self._databar = (_ident(plane), row), plane, databar_mask(plane, row)
+        return self._databar[2]
 
     def _add_result(self, source, result, new_layer: bool = False, live: bool = False, lead: tuple[int, ...] = ()) -> str:
         """Show ``result``: update the output layer in place, or add a layer of its own.

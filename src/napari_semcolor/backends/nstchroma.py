@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from napari_semcolor.color import gamut_scale
+from napari_semcolor.gamut import gamut_scale
 
 #: most extra chroma given to the pixels that can show it, for those the gamut clips
 MAX_BOOST = 2.0

@@ -23,6 +23,11 @@ from napari_semcolor.pipeline.refine import HINT_TOLERANCE
 from napari_semcolor.propagation import propagate
 from napari_semcolor.upsample import coefficients_at_rows, guided_coefficients
 
+#: pixels computed at once inside a tile: the full-resolution steps (upsampling, composition) make
+#: several float32 temporaries each, which stay in cache at this size (a 2048² propagate run took
+#: 0.38 s of CPU in blocks of 2¹⁷ pixels, 0.57 s in one block), and a cancelled run stops sooner
+BLOCK_PIXELS = 2**17
+
 
 def write_proposal(ab: np.ndarray, inputs: Inputs, target, *, progress: Callable[[float], None] | None = None, cancel=None) -> None:
     """Compose one proposal at full resolution into ``target``, tile by tile.
@@ -38,22 +43,24 @@ def write_proposal(ab: np.ndarray, inputs: Inputs, target, *, progress: Callable
         Called after each tile with the fraction of rows written.
     cancel : threading.Event-like, optional
     """
-    H = inputs.shape[0]
+    H, W = inputs.shape
     ab_at_rows = full_resolution_ab(ab, inputs.L_work, inputs.read_L, inputs.shape, inputs.hints, inputs.labels_work, inputs.labels)
     halo = regions.fill_halo() if inputs.fills else 0  # fills need a few rows around a tile
+    block = max(1, BLOCK_PIXELS // max(1, W))
     for r0 in range(0, H, inputs.tile_rows):
         r1 = min(r0 + inputs.tile_rows, H)
         a0, a1 = max(r0 - halo, 0), min(r1 + halo, H)
         L_t = inputs.read_L(a0, a1)
-        ab_t = ab_at_rows(L_t, slice(a0, a1))
         if inputs.fills:
-            ab_t = regions.fill_regions(ab_t, L_t, inputs.labels[a0:a1], inputs.fills, chunk_rows=a1 - a0)
-        core = slice(r0 - a0, r1 - a0)
-        L_t, ab_t = L_t[core], ab_t[core]
-        if inputs.keep_gray is not None:
-            ab_t[np.asarray(inputs.keep_gray[r0:r1], bool)] = 0
-        target[r0:r1] = compose(L_t, ab_t, chunk_rows=r1 - r0)
-        check_cancel(cancel)
+            ab_t = regions.fill_regions(ab_at_rows(L_t, slice(a0, a1)), L_t, inputs.labels[a0:a1], inputs.fills, chunk_rows=a1 - a0)
+        for b0 in range(r0, r1, block):  # the tile read at once, computed in cache-sized blocks
+            b1 = min(b0 + block, r1)
+            L_b = L_t[b0 - a0 : b1 - a0]
+            ab_b = ab_t[b0 - a0 : b1 - a0] if inputs.fills else ab_at_rows(L_b, slice(b0, b1))
+            if inputs.keep_gray is not None:
+                ab_b[np.asarray(inputs.keep_gray[b0:b1], bool)] = 0
+            target[b0:b1] = compose(L_b, ab_b, chunk_rows=b1 - b0)
+            check_cancel(cancel)
         if progress is not None:
             progress(r1 / H)
 

@@ -35,13 +35,18 @@ LIVE_DELAY_MS = 150
 PREVIEW, FULL = "preview", "full"
 #: ``job`` entries (from the dock's ``_collect``) that are not arguments of :class:`Session`
 _NOT_SESSION = ("source", "whole_stack", "lead", "hints")
+#: events of a Labels layer after which its array may hold other labels: set anew, painted (or
+#: filled, erased), refreshed (undo and redo, or a script's in-place change)
+_LABEL_EDITS = ("data", "paint", "set_data")
 
 
 def _ident(value) -> object:
-    """A cheap identity for a session key: an array by its memory (not its content), a mask by content."""
+    """A cheap identity for a session key: an array by its memory, not its content.
+
+    Content changed in place is seen otherwise: the dock counts the regions layer's edits
+    (:meth:`LiveColouring.watch_labels`) and keeps the data-bar mask while the image is the same.
+    """
     if isinstance(value, np.ndarray):
-        if value.dtype == bool:  # the data-bar mask is made afresh for each edit
-            return ("mask", value.shape, hash(np.packbits(value).tobytes()))
         return ("array", value.__array_interface__["data"][0], value.shape, value.strides, value.dtype.str)
     if isinstance(value, dict):
         return tuple(sorted((repr(k), _ident(v)) for k, v in value.items()))
@@ -99,6 +104,29 @@ class LiveColouring:
         self._running = 0
         self.full_started = self.full_finished = self.full_cancelled = self.full_max_running = 0
         self.previews = 0
+        #: edits of the regions layer seen so far: part of the session key, since painting changes
+        #: the labels array in place (same object, other content)
+        self.labels_version = 0
+        self._labels_layer = None
+        dock.labels_layer.changed.connect(lambda *_: self.watch_labels(dock.labels_layer.value))
+        self.watch_labels(dock.labels_layer.value)
+
+    def watch_labels(self, layer) -> None:
+        """Follow the edits of the regions layer ``layer`` (None: none chosen)."""
+        if self._labels_layer is not None:
+            for name in _LABEL_EDITS:
+                getattr(self._labels_layer.events, name).disconnect(self._labels_edited)
+        self._labels_layer = layer
+        if layer is not None:
+            for name in _LABEL_EDITS:
+                getattr(layer.events, name).connect(self._labels_edited)
+
+    def _labels_edited(self, event=None) -> None:
+        self.labels_version += 1
+
+    def key(self, job: dict) -> tuple:
+        """The session key of ``job`` (:func:`session_key`) at the regions layer's current edit."""
+        return (*session_key(job), self.labels_version)
 
     @property
     def busy(self) -> bool:
@@ -132,7 +160,7 @@ class LiveColouring:
         """The function and arguments of a live full-resolution run: the session's if it fits ``job``."""
         from napari_semcolor.pipeline import colorize
 
-        if self.session is not None and self._key == session_key(job):
+        if self.session is not None and self._key == self.key(job):
             fn, kwargs = self.session.colorize, {"hints": job["hints"]}
         else:
             fn, kwargs = colorize, {k: v for k, v in job.items() if k not in ("source", "whole_stack", "lead")}
@@ -169,7 +197,7 @@ class LiveColouring:
         if not previewable(job):
             self._full.trigger()
             return
-        key, edit = session_key(job), self.edits
+        key, edit = self.key(job), self.edits
         session = self.session if key == self._key else None
         args = {k: v for k, v in job.items() if k not in _NOT_SESSION}
 
