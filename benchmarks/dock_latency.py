@@ -19,9 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 
 import numpy as np
+
+# the docks remember their settings: start every run from the defaults, never from (or into) the user's own
+os.environ.setdefault("NAPARI_SEMCOLOR_CONFIG_DIR", tempfile.mkdtemp(prefix="semcolor-settings-"))
 
 COLOURS = ["#e61a1a", "#1a4de6", "#20b040", "#e6b01a", "#b01ae6", "#1ab0e6"]
 

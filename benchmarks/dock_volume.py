@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
+
+# the docks remember their settings: start every run from the defaults, never from (or into) the user's own
+os.environ.setdefault("NAPARI_SEMCOLOR_CONFIG_DIR", tempfile.mkdtemp(prefix="semcolor-settings-"))
 
 
 def _hints(volume, every: int = 10) -> list:

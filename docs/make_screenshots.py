@@ -22,9 +22,14 @@ script with an error instead of writing a useless picture.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+
+# the docks remember their settings: start every run from the defaults, never from (or into) the user's own
+os.environ.setdefault("NAPARI_SEMCOLOR_CONFIG_DIR", tempfile.mkdtemp(prefix="semcolor-settings-"))
 
 OUT = Path(__file__).parent / "images"
 PLUGIN = "napari-semcolor"

@@ -148,3 +148,18 @@ def test_segment_hed_then_region_colours_then_run(window, qtbot):
     inside = np.asarray(regions.data) == particle
     b = image_to_lab(result.data)[..., 2]
     assert np.median(b[inside]) < -15  # the particle is the chosen blue
+
+
+@pytest.mark.parametrize("first", ["Segment", "Colour hints"])
+def test_a_dock_opened_below_a_short_one_gets_the_room(make_napari_viewer, qtbot, first):
+    # Qt keeps the first dock's height: a short form docked first used to hold the whole column,
+    # and Colourize opened below it 69 px tall, its region table out of sight
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(*SCREEN)
+    viewer.open_sample(PLUGIN, "sem")
+    _, short = viewer.window.add_plugin_dock_widget(PLUGIN, first)
+    QApplication.processEvents()  # no time to settle: as when the docks are opened one after the other
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    _settle(qtbot)
+    assert short.native.height() <= short.native.sizeHint().height() + 2  # the short form keeps its natural height
+    assert colour.native.height() >= min(colour.native.sizeHint().height(), 300)  # the rest goes to Colourize

@@ -137,3 +137,15 @@ def labelled_checkbox(text: str, label: str, value: bool):
     box = CheckBox(value=value, text=text)
     box.label = label
     return box
+
+
+def natural_height(container) -> None:
+    """Keep a short dock at its natural height, so that a dock added below it gets the rest.
+
+    Qt keeps a dock's height when another dock is added to the same side: a short form (Segment,
+    Colour hints) docked first held the whole column and the Colourize dock opened below it
+    69 px tall, its region table out of sight.
+    """
+    from qtpy.QtWidgets import QSizePolicy
+
+    container.native.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)

@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, PushButton, SpinBox,
 
 from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import HINT_FEATURE, hints_from_layer, hints_layer_for, spatial_kwargs
-from napari_semcolor._widgets.common import compact_selectors
+from napari_semcolor._widgets.common import compact_selectors, natural_height
 from napari_semcolor._widgets.parts.colour_field import ColourField
 from napari_semcolor._widgets.parts.settings import DockSettings
 from napari_semcolor.color import parse_color, to_hex
@@ -134,6 +134,7 @@ class HintsWidget(Container):
         self.settings.track({"palette": self.palette, "color": self.color, "size": self.size})  # in this order
         self.restore_button = self.settings.button()
         self.append(self.restore_button)
+        natural_height(self)
 
     def _image_choices(self, _widget=None) -> list:
         from napari.layers import Image

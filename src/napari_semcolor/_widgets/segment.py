@@ -17,7 +17,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSlider, FloatSp
 
 from napari_semcolor._napari.calibration import calibrate, follow_new_layers
 from napari_semcolor._napari.layers import gray_plane, spatial_kwargs
-from napari_semcolor._widgets.common import labelled_checkbox, update_or_add
+from napari_semcolor._widgets.common import labelled_checkbox, natural_height, update_or_add
 from napari_semcolor._widgets.parts.debounce import Debouncer
 from napari_semcolor._widgets.parts.runner import Runner
 from napari_semcolor._widgets.parts.settings import DockSettings
@@ -77,6 +77,7 @@ class SegmentWidget(Container):
         self._preview.cancel()  # the last session's values, restored: no edit to preview
         self.restore_button = self.settings.button()
         self.append(self.restore_button)
+        natural_height(self)
         self._show_parameters()
 
     @property
