@@ -39,6 +39,10 @@ def test_a_tiff_stack_becomes_a_multi_page_rgb_tiff_coloured_on_every_plane(volu
     out = read_sem_tiff(folder / "out.tif")
     with tifffile.TiffFile(folder / "out.tif") as tif:
         assert len(tif.pages) == len(volume.image)  # a page per plane
+        for page in tif.pages:  # each page written with the input's pixel size (pixels per cm)
+            assert page.tags["ResolutionUnit"].value == tifffile.RESUNIT.CENTIMETER
+            x, y = (page.tags[t].value for t in ("XResolution", "YResolution"))
+            assert x[0] / x[1] == pytest.approx(1 / (PIXEL * 100)) and y[0] / y[1] == pytest.approx(1 / (PIXEL * 100))
     assert out.data.shape == (*volume.image.shape, 3) and out.pixel_size == pytest.approx((PIXEL, PIXEL))
     assert min(regions_right(out.data, volume.labels, hints)) >= 0.8  # hints on plane 0 only
     for k in range(len(volume.image)):  # the structure is the input's on every plane
