@@ -65,6 +65,11 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     (tmp_path / "h.csv").write_text("y,x,r,g,b\n50,50,255,0,0\n")
     assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "y.png"), "--hints", str(tmp_path / "h.csv")]) == 2
     assert "outside the image" in capsys.readouterr().err
+    (tmp_path / "h.csv").write_text("y,x,r,g,b,plane\n5,5,255,0,0,2\n")  # a plane on a 2D image: refused, not applied
+    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "y.png"), "--hints", str(tmp_path / "h.csv")]) == 2
+    assert "on plane (2,) but the image is 2D" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
+    (tmp_path / "h.csv").write_text("y,x,r,g,b,plane\n5,5,255,0,0,\n")  # an empty plane: every plane, fine
+    assert main(["colorize", str(tmp_path / "in.png"), "-o", str(tmp_path / "y.png"), "--hints", str(tmp_path / "h.csv"), "-q"]) == 0
 
 
 def test_demo_writes_the_coloured_sample(tmp_path):

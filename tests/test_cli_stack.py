@@ -39,6 +39,10 @@ def test_a_tiff_stack_becomes_a_multi_page_rgb_tiff_coloured_on_every_plane(volu
     out = read_sem_tiff(folder / "out.tif")
     with tifffile.TiffFile(folder / "out.tif") as tif:
         assert len(tif.pages) == len(volume.image)  # a page per plane
+        for page in tif.pages:  # each page written with the input's pixel size (pixels per cm)
+            assert page.tags["ResolutionUnit"].value == tifffile.RESUNIT.CENTIMETER
+            x, y = (page.tags[t].value for t in ("XResolution", "YResolution"))
+            assert x[0] / x[1] == pytest.approx(1 / (PIXEL * 100)) and y[0] / y[1] == pytest.approx(1 / (PIXEL * 100))
     assert out.data.shape == (*volume.image.shape, 3) and out.pixel_size == pytest.approx((PIXEL, PIXEL))
     assert min(regions_right(out.data, volume.labels, hints)) >= 0.8  # hints on plane 0 only
     for k in range(len(volume.image)):  # the structure is the input's on every plane
@@ -69,6 +73,28 @@ def test_zarr_in_and_out_with_spacing_and_align(volume, files):
     expected = colorize_stack(volume.image, "propagate", list(hints.values()), spacing=(3, 1, 1), align=True).image
     np.testing.assert_array_equal(out[:], expected)  # the API's result, written plane by plane
     assert min(regions_right(out[:], volume.labels, hints)) >= 0.7
+
+
+def test_a_2d_zarr_image_and_2d_zarr_labels_are_read_as_one_image(volume, files):
+    import zarr
+
+    from napari_semcolor.files.stacks import PIXEL_SIZE_ATTR
+    from napari_semcolor.pipeline import colorize
+
+    folder, hints = files
+    plain = [hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints.values()]  # no plane: a 2D image has none
+    hints_mod.write_csv(plain, folder / "plain.csv")
+    image = zarr.open(str(folder / "plane.zarr"), mode="w", shape=volume.image.shape[1:], chunks=(32, 32), dtype=np.uint8)
+    image[:] = volume.image[0]
+    image.attrs[PIXEL_SIZE_ATTR] = [PIXEL, PIXEL]
+    labels = zarr.open(str(folder / "labels.zarr"), mode="w", shape=volume.labels.shape[1:], dtype=np.int32)
+    labels[:] = volume.labels[0]
+    args = ["colorize", str(folder / "plane.zarr"), "-o", str(folder / "plane.tif"), "--hints", str(folder / "plain.csv")]
+    assert main([*args, "--labels", str(folder / "labels.zarr"), "--no-databar-gray", "-q"]) == 0
+    out = read_sem_tiff(folder / "plane.tif")
+    expected = colorize(volume.image[0], "propagate", plain, volume.labels[0]).image
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.pixel_size == pytest.approx((PIXEL, PIXEL))  # the pixel size the zarr array keeps
 
 
 def test_bad_stack_runs_exit_2_with_a_message(volume, files, capsys):
@@ -118,7 +144,14 @@ def test_batch_colours_stacks_and_single_images_side_by_side(volume, files, caps
 
     folder, hints = files
     iio.imwrite(folder / "flat.png", volume.image[2])
-    args = ["batch", str(folder / "stack.tif"), str(folder / "flat.png"), "-o", str(folder / "out"), "--hints", str(folder / "hints.csv"), "-q"]
+    args = ["batch", str(folder / "stack.tif"), str(folder / "flat.png"), "-o", str(folder / "out"), "--hints", str(folder / "hints.csv")]
+    assert main([*args, "--spacing", "1,1,1"]) == 1  # hints on plane 0: not for a 2D image
+    said = capsys.readouterr()
+    assert "1 coloured, 0 up to date, 1 failed" in said.out and "hint 0 is on plane (0,) but the image is 2D" in said.err
+    hints_mod.write_csv([hints_mod.Hint(h.y, h.x, h.rgb, h.size) for h in hints.values()], folder / "hints.csv")
+    args = [*args[:-1], str(folder / "hints.csv"), "-q"]  # without a plane: on every plane of the stack and on the image
+    for name in ("stack.tif", "stack.tif.json"):
+        (folder / "out" / name).unlink()
     assert main([*args, "--spacing", "1,1,1"]) == 0
     assert "2 coloured" in capsys.readouterr().out
     out = read_sem_tiff(folder / "out" / "stack.tif")

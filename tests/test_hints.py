@@ -25,6 +25,16 @@ def test_hint_outside_image_is_a_clear_error(y, x):
         H.rasterize([H.Hint(y, x, (1, 0, 0))], (10, 10))
 
 
+def test_a_hint_on_a_plane_is_refused_on_a_2d_image_and_no_plane_is_fine():
+    from napari_semcolor.pipeline import colorize
+
+    image = np.tile(np.linspace(0, 1, 16), (16, 1))
+    with pytest.raises(SemcolorError, match=r"hint 1 is on plane \(2,\) but the image is 2D"):
+        colorize(image, "propagate", [H.Hint(3, 3, (1, 0, 0)), H.Hint(4, 4, (0, 0, 1), plane=(2,))])
+    for plane in ((), None):
+        assert colorize(image, "propagate", [H.Hint(3, 3, (1, 0, 0), plane=plane)]).rgb.shape == (1, 16, 16, 3)
+
+
 def test_points_centre_and_csv_top_left_agree(tmp_path):
     hints = [H.Hint(10, 20, (1.0, 0.0, 0.0), 5), H.Hint(3, 4, (0, 0.5, 1), 1)]
     coords, sizes, colors = H.to_points(hints)

@@ -86,8 +86,8 @@ def test_bad_stack_input_says_what_to_do(volume):
         colorize_stack(volume.image.reshape(2, 5, 128, 128), "propagate", [Hint(10, 10, (0.9, 0.1, 0.1), 3, plane=(1,))])
     with pytest.raises(SemcolorError, match="labels must be 2D"):
         colorize_stack(volume.image, "propagate", [], np.zeros((5, 128, 128), np.int32))
-    with pytest.raises(SemcolorError, match="spacing"):
-        colorize_stack(volume.image, "propagate", [], spacing=(1, 1))
+    with pytest.raises(SemcolorError, match="3 positive numbers, one voxel size per axis"):
+        colorize_stack(volume.image, "propagate", [], spacing=(1, 1, 0))
     with pytest.raises(SemcolorError, match="through"):
         colorize_stack(volume.image, "propagate", [], through="sideways")
     with pytest.raises(SemcolorError, match="out must have shape"):

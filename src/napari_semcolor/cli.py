@@ -173,6 +173,7 @@ def _common_params(args) -> dict:
 def _colorize(args) -> int:
     from napari_semcolor.files.images import create_tiff, numbered, read_image, write_result
     from napari_semcolor.files.sem_tiff import databar_mask, read_sem_tiff
+    from napari_semcolor.files.stacks import is_zarr, read_stack
     from napari_semcolor.pipeline import colorize
 
     if args.one_colour_per_region_old:
@@ -197,6 +198,9 @@ def _colorize(args) -> int:
     if Path(args.input).suffix.lower() in (".tif", ".tiff"):
         sem = read_sem_tiff(args.input, lazy=True)  # uncompressed TIFFs are memory-mapped
         image, pixel_size, databar_row = sem.data, sem.pixel_size, sem.databar_row  # the row the metadata states, else detected
+    elif is_zarr(args.input):  # a 2D zarr array, with the pixel size a semcolor zarr keeps
+        stored, pixel_size = read_stack(args.input)
+        image = np.asarray(stored)
     else:
         image = read_image(args.input)
     labels = read_image(args.labels) if args.labels else None

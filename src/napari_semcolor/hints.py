@@ -44,6 +44,10 @@ class Hint:
     size: int = 1
     plane: tuple[int, ...] = ()
 
+    def __post_init__(self):
+        if self.plane is None:  # None, as "no plane": every plane
+            object.__setattr__(self, "plane", ())
+
     @property
     def ab(self) -> np.ndarray:
         """a*b* of the hint colour (0, 0 for a gray hint)."""
@@ -95,10 +99,16 @@ def validate(hints: list[Hint], shape: tuple[int, int]) -> list[Hint]:
     Raises
     ------
     SemcolorError
-        A hint outside the image, a size below 1, or a colour that is not 3 finite numbers in [0, 1].
+        A hint outside the image, a size below 1, a colour that is not 3 finite numbers in [0, 1],
+        or a hint on a plane (only a stack has planes).
     """
     h, w = shape
     for i, hint in enumerate(hints):
+        if hint.plane:
+            raise SemcolorError(
+                f"hint {i} is on plane {tuple(hint.plane)} but the image is 2D (one plane): give it without a plane "
+                "(an empty plane column in a hints CSV), or colour a stack"
+            )
         rgb = np.asarray(hint.rgb, np.float64)
         if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
             raise SemcolorError(f"hint {i} has colour {hint.rgb!r}; a hint colour is 3 sRGB values in [0, 1] (use parse_color for #rrggbb or 0–255)")

@@ -110,3 +110,52 @@ def test_stack_controls_follow_the_image_and_the_choice(stack_viewer):
     flat = viewer.add_image(volume.image[0], name="flat")
     widget.image.value = flat
     assert not any(_shown(w) for w in (widget.planes, widget.through, widget.align))
+
+
+def test_live_edit_with_all_planes_rewrites_only_the_plane_shown_in_the_stack_result(stack_viewer, qtbot):
+    """A stack result exists; a live hint edit on plane 2 re-colours plane 2 inside it (preview,
+    then full resolution) and keeps the layer (z, y, x, 3) and every other plane as it was."""
+    from napari_semcolor._widgets.hints_layer import set_hint_color
+
+    viewer, volume, image, widget, hints = stack_viewer
+    widget.planes.value = "all planes"
+    widget.run()
+    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["vol (propagate)"]
+    before = np.array(out.data)
+    names = [layer.name for layer in viewer.layers]
+    viewer.dims.set_current_step(0, 2)
+    widget.live.value = True
+    points = widget.hints.value
+    (label,) = hints
+    ys, xs = np.nonzero(volume.labels[2] == label)
+    k = len(ys) // 2
+    set_hint_color(points, "#1a4de6")  # another colour than the stack's hint: plane 2 turns blue there
+    points.add(np.array([2.0, ys[k], xs[k]]))
+    qtbot.waitUntil(lambda: widget.live_part.full_finished >= 1 and not widget.live_part.busy, timeout=60_000)
+    assert [layer.name for layer in viewer.layers] == names  # no layer added, none removed
+    assert widget._output.name == out.name and viewer.layers["vol (propagate)"] is out
+    assert out.data.shape == (*volume.image.shape, 3)
+    assert out.metadata["semcolor"]["resolution"] == "full" and out.metadata["semcolor"]["live_planes"] == [(2,)]
+    assert not np.array_equal(out.data[2], before[2])
+    for z in (0, 1, 3, 4, 5):
+        np.testing.assert_array_equal(out.data[z], before[z])
+    blue = np.median(image_to_lab(out.data[2])[volume.labels[2] == label][:, 2])
+    assert blue < np.median(image_to_lab(before[2])[volume.labels[2] == label][:, 2]) - 10  # b* lower: bluer
+    assert "plane (2,)" in widget.status.value
+
+
+def test_live_edit_with_all_planes_and_no_stack_result_shows_the_plane_beside_it(stack_viewer, qtbot):
+    """A stack result of another shape is not overwritten: the plane goes to a layer of its own."""
+    from napari_semcolor._widgets.hints_layer import set_hint_color
+
+    viewer, volume, image, widget, hints = stack_viewer
+    other = viewer.add_image(np.zeros((3, 64, 64, 3), np.uint8), name="vol (propagate)", rgb=True, metadata={"semcolor": {"planes": 3}})
+    widget.planes.value = "all planes"
+    widget.live.value = True
+    viewer.dims.set_current_step(0, 1)
+    set_hint_color(widget.hints.value, "#1a4de6")
+    widget.hints.value.add(np.array([1.0, 30.0, 30.0]))
+    qtbot.waitUntil(lambda: widget.live_part.full_finished >= 1 and not widget.live_part.busy, timeout=60_000)
+    assert viewer.layers["vol (propagate)"] is other and not other.data.any()
+    assert viewer.layers["vol (propagate) plane"].data.shape == (64, 64, 3)

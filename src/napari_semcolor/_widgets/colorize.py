@@ -29,7 +29,7 @@ from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
 from napari_semcolor._widgets.parts.runner import Runner
 from napari_semcolor._widgets.parts.settings import DockSettings
-from napari_semcolor._widgets.parts.stack_controls import ALL, StackControls
+from napari_semcolor._widgets.parts.stack_controls import ALL, StackControls, is_stack_result, plane_layer_name
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -311,6 +311,10 @@ class ColorizeWidget(DockScrolls, Container):
         Returns the final status ("done in … s").
         """
         name = f"{source.name} ({result.metadata['backend']})"
+        if live and (stacked := self.stack.into_stack(self.viewer.layers, [self._output, name], source, lead, result.rgb[0], FULL)):
+            self._output = stacked  # all planes: the plane shown, written into the stack result
+            return f"plane {lead} done in {result.metadata['seconds']:.1f} s (Run colours all planes)"
+        name = plane_layer_name(self.viewer.layers, name) if live else name
         data = result.rgb if len(result.rgb) > 1 else result.rgb[0]
         spatial = data.ndim - 1 if "planes" in result.metadata else 2  # a stack keeps all its axes
         plane = lead if len(result.rgb) > 1 else ()
@@ -326,7 +330,7 @@ class ColorizeWidget(DockScrolls, Container):
             layer = self.viewer.add_image(data, name=free_name([layer.name for layer in self.viewer.layers], name), **kwargs)
         else:
             kwargs["metadata"]["semcolor"]["resolution"] = FULL
-            if live and self._output is not None and self._output in self.viewer.layers and self._output.data.ndim == data.ndim:
+            if live and self._output in self.viewer.layers and self._output.data.ndim == data.ndim and not is_stack_result(self._output):
                 layer = self._output  # its preview: replaced in place (shape and scale change)
                 place(layer, data, kwargs["scale"], kwargs["translate"], kwargs["metadata"])
             else:
@@ -349,11 +353,15 @@ class ColorizeWidget(DockScrolls, Container):
 
         source = job["source"]
         name = f"{source.name} ({job['backend']})"
+        if stacked := self.stack.into_stack(self.viewer.layers, [self._output, name], source, job["lead"], preview.rgb, PREVIEW):
+            self._output, self.status.value = stacked, f"preview of plane {job['lead']} (full resolution follows)"
+            return
+        name = plane_layer_name(self.viewer.layers, name)
         metadata = {"backend": job["backend"], "resolution": PREVIEW, "preview_scale": list(preview.scale)}
         kwargs = output_kwargs(source, name, metadata, 1)
         kwargs["scale"] = list(np.asarray(kwargs["scale"]) * preview.scale)
         kwargs["translate"] = list(np.asarray(kwargs["translate"]) + np.asarray(source.scale[-2:]) * preview.translate)
-        layer = self._output if self._output is not None and self._output in self.viewer.layers else None
+        layer = self._output if self._output is not None and self._output in self.viewer.layers and not is_stack_result(self._output) else None
         layer = layer or (self.viewer.layers[name] if name in self.viewer.layers else None)
         if layer is not None and layer.rgb and layer.data.ndim == 3:
             place(layer, preview.rgb, kwargs["scale"], kwargs["translate"], kwargs["metadata"])

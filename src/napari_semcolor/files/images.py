@@ -13,8 +13,12 @@ WRITE_SUFFIXES = (".png", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as an array (dtype as stored: uint8, uint16, float …)."""
+    """Read an image file (or a zarr array) as an array (dtype as stored: uint8, uint16, float …)."""
+    from napari_semcolor.files.stacks import is_zarr, read_stack
+
     path = Path(path)
+    if is_zarr(path):
+        return np.asarray(read_stack(path)[0])
     if not path.is_file():
         raise SemcolorError(f"no such image file: {path}")
     suffix = path.suffix.lower()

@@ -9,7 +9,6 @@ plane), never whole in memory.
 from __future__ import annotations
 
 import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -149,34 +148,12 @@ def stack_output(path: str | Path, shape: tuple[int, ...]):
 
 
 def finish_stack_output(path: str | Path, pixel_size: tuple[float, float] | None, attrs: dict | None = None) -> None:
-    """Record the pixel size in a finished result: TIFF resolution tags on every page, or zarr attributes."""
+    """Record the pixel size and ``attrs`` in a finished zarr result (a TIFF has them on every page already)."""
     path = Path(path)
     if path.suffix.lower() in TIFF_SUFFIXES:
-        if pixel_size is not None:
-            _set_tiff_resolution(path, pixel_size)
         return
     array = _zarr().open(str(path), mode="r+")
     array.attrs.update({PIXEL_SIZE_ATTR: None if pixel_size is None else list(pixel_size), **(attrs or {})})
-
-
-def _set_tiff_resolution(path: Path, pixel_size: tuple[float, float]) -> None:
-    """Write the pixel size into the resolution tags every page already has (in place: same sizes)."""
-    import tifffile
-
-    from napari_semcolor.files.images import tiff_resolution
-
-    x, y = (_rational(v) for v in tiff_resolution(pixel_size)["resolution"])
-    with tifffile.TiffFile(path, mode="r+b") as tif:
-        for page in tif.pages:
-            tags = page.tags
-            tags["XResolution"].overwrite(x)
-            tags["YResolution"].overwrite(y)
-            tags["ResolutionUnit"].overwrite(tifffile.RESUNIT.CENTIMETER)
-
-
-def _rational(value: float) -> tuple[int, int]:
-    f = Fraction(value).limit_denominator(2**32 - 1)
-    return f.numerator, f.denominator
 
 
 def remove_partial(path: str | Path, existed: bool) -> None:

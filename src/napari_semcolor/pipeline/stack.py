@@ -20,7 +20,8 @@ THROUGH = ("stack", "planes")
 def colorize_stack(
     image, backend: str = "propagate", hints: list[Hint] | None = None, labels=None,
     progress: Callable[[float, str], None] | None = None, cancel=None, *, through: str = "stack",
-    spacing: Sequence[float] | None = None, align: bool | str = False, out=None, **kwargs
+    spacing: Sequence[float] | None = None, align: bool | str = False, out=None,
+    pixel_size: tuple[float, float] | None = None, **kwargs
 ) -> ColorizeResult:
     """Colour an nD stack (z, t, …, H, W): hints on a few planes colour every plane.
 
@@ -61,6 +62,8 @@ def colorize_stack(
         Where to write the result instead of a new in-memory array: a writable uint8 array of shape
         ``image.shape + (3,)`` (numpy memmap, zarr array, ``tifffile.memmap``), or a TIFF path
         (written one RGB page per plane as the planes finish, then mapped read-only).
+    pixel_size : (y, x) float, optional
+        The pixel size in metres, stored in every page of a TIFF ``out`` (its resolution tags).
     **kwargs
         The other keyword arguments of :func:`colorize` (one proposal: ``n_samples`` must be 1).
 
@@ -91,7 +94,7 @@ def colorize_stack(
     by_plane = split_hints(hints or [], shape[:-2])
     memory.check_memory((int(np.prod(shape[:-1])), shape[-1]), 1, labels is not None, in_memory_output=out is None)
     spacing = check_spacing(spacing, len(shape))
-    result, targets = open_stack_output(out, shape)
+    result, targets = open_stack_output(out, shape, pixel_size)
     report = progress or (lambda fraction, message: None)
     try:
         if through == "stack":
@@ -142,9 +145,9 @@ def check_spacing(spacing, ndim: int) -> tuple[float, ...]:
     try:
         values = tuple(float(s) for s in spacing)
     except (TypeError, ValueError) as exc:
-        raise SemcolorError(f"spacing must be {ndim} numbers (the layer's scale); got {spacing!r}") from exc
+        raise SemcolorError(f"spacing must be {ndim} numbers, one voxel size per axis; got {spacing!r}") from exc
     if len(values) != ndim or not all(np.isfinite(v) and v > 0 for v in values):
-        raise SemcolorError(f"spacing must be {ndim} positive numbers, one per axis (the layer's scale); got {spacing!r}")
+        raise SemcolorError(f"spacing must be {ndim} positive numbers, one voxel size per axis; got {spacing!r}")
     return values
 
 
@@ -178,11 +181,12 @@ def split_hints(hints: list[Hint], lead_shape: tuple[int, ...]) -> dict[tuple[in
     return planes
 
 
-def open_stack_output(out, shape: tuple[int, ...]):
+def open_stack_output(out, shape: tuple[int, ...], pixel_size: tuple[float, float] | None = None):
     """(what ``ColorizeResult.rgb`` holds, {plane index: row-writable (H, W, 3) target}).
 
-    A TIFF path is written page by page as the planes are finished (:class:`_TiffPages`): nothing
-    of it is mapped in memory, so its size does not count in the process's memory.
+    A TIFF path is written page by page as the planes are finished (:class:`_TiffPages`, each page
+    with ``pixel_size``): nothing of it is mapped in memory, so its size does not count in the
+    process's memory.
     """
     want = (*shape, 3)
     planes = list(np.ndindex(*shape[:-2]))
@@ -190,7 +194,7 @@ def open_stack_output(out, shape: tuple[int, ...]):
         rgb = np.empty(want, np.uint8)
         return rgb[None], {index: rgb[index] for index in planes}
     if isinstance(out, (str, Path)):
-        pages = _TiffPages(out, want)
+        pages = _TiffPages(out, want, pixel_size)
         return pages, {index: pages for index in planes}
     got = tuple(np.shape(out))
     if got not in (want, (1, *want)):
@@ -213,13 +217,15 @@ class _TiffPages:
     """A stack written to a TIFF file one RGB page per plane, in order, as each plane is finished.
 
     Every plane's target is this object: rows go into a one-plane buffer, and a full buffer is
-    appended to the file as the next page.
+    appended to the file as the next page, with the pixel size (y, x, metres) if given.
     """
 
     dtype = np.dtype(np.uint8)
 
-    def __init__(self, path, shape: tuple[int, ...]):
+    def __init__(self, path, shape: tuple[int, ...], pixel_size: tuple[float, float] | None = None):
         import tifffile
+
+        from napari_semcolor.files.images import tiff_resolution
 
         path = Path(path)
         if path.suffix.lower() not in (".tif", ".tiff"):
@@ -229,12 +235,13 @@ class _TiffPages:
         self.writer = tifffile.TiffWriter(path, bigtiff=int(np.prod(shape)) > 2**31)
         self.buffer = np.zeros(self.shape, np.uint8)
         self.rows = 0
+        self.resolution = tiff_resolution(pixel_size)
 
     def __setitem__(self, rows: slice, block: np.ndarray) -> None:
         self.buffer[rows] = block
         self.rows += rows.stop - rows.start
         if self.rows >= self.shape[0]:
-            self.writer.write(self.buffer, photometric="rgb", contiguous=True)
+            self.writer.write(self.buffer, photometric="rgb", contiguous=True, **self.resolution)
             self.rows = 0
 
     def close(self) -> np.ndarray:

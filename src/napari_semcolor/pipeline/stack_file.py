@@ -73,9 +73,9 @@ def colorize_stack_file(
     existed = Path(out).exists()
     target = stack_output(out, shape)
     try:
-        result = colorize_stack(stack, labels=labels, keep_gray=keep_gray, spacing=spacing, out=target, **kwargs)
+        result = colorize_stack(stack, labels=labels, keep_gray=keep_gray, spacing=spacing, out=target, pixel_size=pixel_size, **kwargs)
         md = {**result.metadata, "spacing": None if spacing is None else list(spacing), **(metadata or {})}
-        del result  # a TIFF result is mapped from the file: let it go before the tags are written
+        del result  # a TIFF result is mapped from the file: not kept open after the run
         finish_stack_output(out, pixel_size, {"semcolor": json.loads(json.dumps(md, default=str))})
     except BaseException:
         remove_partial(out, existed)

@@ -4,10 +4,16 @@
 through the stack (hints on any plane colour every plane) or plane by plane (a hint colours its
 own plane only), optionally aligning drifting planes first. The layer's scale (in its units) is the
 voxel size, so thick planes couple less than thin ones. Only shown for images with planes.
+
+Live mode with *all planes*: a hint edit re-colours the plane shown (preview, then full
+resolution) and writes it into that plane of the stack result, keeping every other plane; Run
+colours the whole stack again. Without a stack result to write into, the plane goes to a layer
+of its own (:func:`plane_layer_name`), never over a stack result.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from magicgui.widgets import ComboBox
 
 from napari_semcolor._widgets.common import labelled_checkbox
@@ -48,6 +54,29 @@ class StackControls:
         self.through.visible = whole
         self.align.visible = whole and self.through.value == "stack"
 
+    def into_stack(self, layers, candidates, source, lead: tuple[int, ...], rgb, resolution: str):
+        """With *all planes* chosen: write one plane's colours (a live edit's) into plane ``lead``
+        of the stack result of ``source``, the first of ``candidates`` (layers or layer names)
+        that is one, of the right shape and writable. ``rgb`` may be smaller than a plane (a
+        preview): it is enlarged, nearest pixel. Returns that layer, or None if there is none.
+        """
+        if not (self._stack and self.planes.value == ALL and lead):
+            return None
+        want = (*source.data.shape[: len(lead) + 2], 3)
+        for layer in candidates:
+            layer = layers[layer] if isinstance(layer, str) and layer in layers else layer
+            if layer is None or isinstance(layer, str) or layer not in layers or not is_stack_result(layer):
+                continue
+            data = layer.data
+            if isinstance(data, np.ndarray) and data.shape == want and data.flags.writeable:
+                data[lead] = fill_plane(rgb, want[-3:-1])
+                record = layer.metadata.setdefault("semcolor", {})
+                record["resolution"] = resolution
+                record["live_planes"] = sorted({*map(tuple, record.get("live_planes", ())), tuple(lead)})
+                layer.refresh()
+                return layer
+        return None
+
     def job(self, source) -> dict:
         """``colorize_stack`` arguments for a whole-stack run of the Image layer ``source``."""
         return {
@@ -57,6 +86,25 @@ class StackControls:
         }
 
 
+def is_stack_result(layer) -> bool:
+    """A result layer of a whole-stack run (its record counts the planes)."""
+    return isinstance(layer.metadata, dict) and bool(layer.metadata.get("semcolor", {}).get("planes"))
+
+
+def plane_layer_name(layers, name: str) -> str:
+    """``name``, or ``"<name> plane"`` when the layer ``name`` holds a stack result (kept, not overwritten)."""
+    return f"{name} plane" if name in layers and is_stack_result(layers[name]) else name
+
+
+def fill_plane(rgb: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``rgb`` (h, w, 3) enlarged to ``shape`` by nearest pixel (a preview covers the plane evenly)."""
+    if rgb.shape[:2] == tuple(shape):
+        return rgb
+    rows = np.minimum(np.arange(shape[0]) * rgb.shape[0] // shape[0], rgb.shape[0] - 1)
+    cols = np.minimum(np.arange(shape[1]) * rgb.shape[1] // shape[1], rgb.shape[1] - 1)
+    return rgb[rows[:, None], cols[None, :]]
+
+
 def voxel_spacing(layer) -> tuple[float, ...]:
     """The voxel size of an Image layer along each axis, in the unit of its columns.
 
@@ -64,8 +112,6 @@ def voxel_spacing(layer) -> tuple[float, ...]:
     whose unit is not a length there (napari's ``pixel`` on a stack whose planes have a pixel size
     from the file, or a time axis) is given the planes' pixel size: isotropic, as the CLI assumes.
     """
-    import numpy as np
-
     scale = [abs(float(s)) for s in layer.scale]
     units = getattr(layer, "units", None)
     if units is None:
