@@ -231,3 +231,19 @@ def test_reference_backend_meets_its_hints_near_the_hinted_plane_and_repeats(sma
     assert min(regions_right(stack[2:5], small_volume.labels[2:5], hints, erode=2)) >= 0.9
     again = colorize_stack(small_volume.image, "nst", list(hints.values()), references={0: reference}).image
     np.testing.assert_array_equal(again, stack)
+
+
+def test_backends_see_each_plane_at_their_own_working_resolution(small_volume, monkeypatch):
+    import napari_semcolor.pipeline.volume as volume_module
+
+    seen = []
+    propose = volume_module.propose
+    monkeypatch.setattr(volume_module, "VOXEL_BUDGET", 8 * 48 * 48)  # the volume is worked at 48² a plane
+    monkeypatch.setattr(volume_module, "propose", lambda model, inputs, *a: seen.append(inputs.work) or propose(model, inputs, *a))
+    sem = make_sem((128, 128), "particles", seed=7)
+    reference = compose(to_lightness(sem.image), paint(sem.labels, region_colors(sem.labels, seed=3)))
+    hints = region_hints(small_volume.labels, 3)
+    rgb = colorize_stack(small_volume.image, "nst", list(hints.values()), references={0: reference}).image
+    assert seen == [(96, 96)] * 8  # nst's own working size holds the 96² planes
+    assert rgb.shape == (*small_volume.image.shape, 3)
+    assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9

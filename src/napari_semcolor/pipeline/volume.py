@@ -2,13 +2,15 @@
 
 1. every plane's L*, labels and hints at one working resolution, chosen for the whole volume
    (:func:`volume_working_size`: a bounded number of voxels, planes downsampled, z kept);
-2. a*b* for the whole volume at that resolution, consistent through the planes:
+2. a*b* for the whole volume at that resolution, consistent through the planes (backends colour
+   a plane at their own working resolution, as in 2D, and their a*b* go down to the volume's: a
+   100 × 512² volume is worked at 122² a plane, eecnn's features and nst's fit are made for 384²):
 
    * ``propagate``: the hints spread through the stack in 3D (:mod:`napari_semcolor.propagation3d`);
-   * backends with several proposals (``diffusion``): the hinted planes (or the middle one) are
-     coloured with one shared seed and the others follow from them through the stack, so one
-     proposal is one colouring of the whole stack;
-   * the others (``eecnn``, ``nst``, …): each plane is coloured, the colourings are smoothed
+   * backends with several proposals (``diffusion``, ``eecnn``): the hinted planes (or the middle
+     one) are coloured with one shared seed and the others follow from them through the stack, so
+     one proposal is one colouring of the whole stack;
+   * the others (``nst``, …): each plane is coloured, the colourings are smoothed
      through the planes where the gray value holds (a static object keeps its colour), and the
      hints are imposed in 3D;
 3. plane by plane: refinement, guided upsampling with the plane's own L* and composition into
@@ -37,7 +39,7 @@ from napari_semcolor.pipeline.stack import plane_of
 from napari_semcolor.pipeline.write import write_proposal
 from napari_semcolor.propagation import noise_level
 from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
-from napari_semcolor.upsample import working_shape
+from napari_semcolor.upsample import downsample, working_shape
 
 #: the volume's working resolution holds at most about this many voxels
 VOXEL_BUDGET = 1_500_000
@@ -75,7 +77,8 @@ def colorize_volume(
     shape = tuple(stack.shape)
     n = shape[-3]
     params = _iteration_bound(params, spec, kwargs.get("options"))
-    params = replace(params, working_size=volume_working_size(n, shape[-2:], params.working_size or spec.working_size))
+    own = params.working_size or spec.working_size
+    params = replace(params, working_size=volume_working_size(n, shape[-2:], own))
     outer = list(np.ndindex(*shape[:-3]))
     # one intensity → L* map for the whole stack: a plane's own stretch would make the same
     # material differ in L* from plane to plane (float data, percentiles) and cut the z-edges
@@ -84,6 +87,7 @@ def colorize_volume(
     for o, head in enumerate(outer):
         planes = [(*head, k) for k in range(n)]
         volume = _Volume(stack, planes, labels, keep_gray, by_plane, params, spec, to_L)
+        volume.own = replace(params, working_size=own)
         part = lambda f, m, o=o: report((o + f) / len(outer), m)  # noqa: E731
         ab, job = _volume_ab(volume, references, spacing[-3:], align, part, cancel)
         md = _write_planes(volume, ab, job, targets, part, cancel)
@@ -113,14 +117,22 @@ class _Volume:
         self.stack, self.planes, self.labels, self.keep_gray = stack, planes, labels, keep_gray
         self.by_plane, self.params, self.spec, self.to_L = by_plane, params, spec, to_L
         self.small: list[Inputs] = []
+        self.own = params  # the backend's own working resolution for one plane (colorize_volume sets it)
 
-    def inputs(self, k: int) -> Inputs:
-        """Plane ``k``'s checked inputs (reads the plane)."""
+    def inputs(self, k: int, params: RunParams | None = None) -> Inputs:
+        """Plane ``k``'s checked inputs (reads the plane), at the volume's working resolution or ``params``'."""
         index = self.planes[k]
         return prepare_inputs(
             self.stack[index], self.by_plane[index], plane_of(self.labels, index), plane_of(self.keep_gray, index),
-            self.params, self.spec, in_memory_output=False, to_L=self.to_L,
+            params or self.params, self.spec, in_memory_output=False, to_L=self.to_L,
         )
+
+    def own_inputs(self, k: int) -> Inputs:
+        """Plane ``k``'s inputs at the backend's own working resolution (the plane as the backend
+        sees it in 2D); the volume's own when they are the same."""
+        if self.own.working_size == self.params.working_size:
+            return self.small[k]
+        return replace(self.inputs(k, self.own), image=None, labels=None, read_L=None, keep_gray=None)
 
     def prepare(self, report, cancel) -> None:
         """Every plane's working-resolution data, read one plane at a time (full-size parts dropped)."""
@@ -182,7 +194,9 @@ def _volume_ab(volume: _Volume, references, spacing, align, report, cancel) -> t
     planes, job = {}, None
     for i, k in enumerate(keys):
         step = lambda f, m, i=i: report(start + (end - start) * 0.8 * (i + f) / len(keys), f"plane {keys[i] + 1}: {m}")  # noqa: E731
-        got, first = propose(model, volume.small[k], params, spec, references, step, cancel)
+        own = volume.own_inputs(k)
+        got, first = propose(model, own, volume.own, spec, references, step, cancel)
+        got = got if own.work == (h, w) else downsample(got[0], (h, w))[None]
         planes[k], job = got[0], job or first
     if spec.proposals:  # the key planes' colourings are the volume's, the rest follows through the stack
         prior = np.zeros(L.shape + (2,), np.float32)
