@@ -247,3 +247,19 @@ def test_backends_see_each_plane_at_their_own_working_resolution(small_volume, m
     assert seen == [(96, 96)] * 8  # nst's own working size holds the 96² planes
     assert rgb.shape == (*small_volume.image.shape, 3)
     assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9
+
+
+def test_key_planes_meet_their_hints_region_by_region(small_volume, monkeypatch):
+    import napari_semcolor.pipeline.volume as volume_module
+
+    propose = volume_module.propose
+
+    def off(model, inputs, *a):  # a backend whose colours ignore the hints: every region (0, 40)
+        ab, job = propose(volume_module.get_backend("propagate"), inputs, *a)
+        return np.broadcast_to(np.float32([0, 40]), ab.shape).copy(), job
+
+    monkeypatch.setattr(volume_module, "propose", off)
+    hints = region_hints(small_volume.labels, 3)
+    rgb = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu").image  # eecnn: key planes
+    # the hinted plane's regions take their hints' colour as a whole, not only under the hint
+    assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9

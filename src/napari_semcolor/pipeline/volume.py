@@ -37,7 +37,7 @@ from napari_semcolor.pipeline.refine import refine
 from napari_semcolor.pipeline.runinfo import run_metadata
 from napari_semcolor.pipeline.stack import plane_of
 from napari_semcolor.pipeline.write import write_proposal
-from napari_semcolor.propagation import noise_level
+from napari_semcolor.propagation import noise_level, propagate
 from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
 from napari_semcolor.upsample import downsample, working_shape
 
@@ -201,7 +201,12 @@ def _volume_ab(volume: _Volume, references, spacing, align, report, cancel) -> t
     if spec.proposals:  # the key planes' colourings are the volume's, the rest follows through the stack
         prior = np.zeros(L.shape + (2,), np.float32)
         weight = np.zeros(L.shape, np.float32)
+        mask = hint_mask > 0
         for k, ab_k in planes.items():
+            if mask[k].any():  # a key plane meets its hints as in 2D (refine), each region shifted as a whole
+                local = _local_colour(ab_k[None], L[k : k + 1], mask[k : k + 1], None if lab is None else lab[k : k + 1])[0]
+                residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
+                ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
             prior[k], weight[k] = ab_k, 1.0
         return propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve), job
     ab = smooth_through_planes(L, np.stack([planes[k] for k in range(len(L))]), lab, weight=PLANE_WEIGHT, spacing=solve["spacing"], shifts=solve["shifts"])
