@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_semcolor.color import image_to_lab, to_lightness
+from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.errors import Cancelled, SemcolorError
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize_stack
+from napari_semcolor.pipeline.params import run_params
+from napari_semcolor.pipeline.volume import _iteration_bound, _local_colour
 from napari_semcolor.propagation3d import plane_shifts, volume_graph
-from napari_semcolor.synthetic_volume import flicker, make_sem_volume, region_hints, regions_right, static_voxels
+from napari_semcolor.synthetic import make_sem, paint, region_colors
+from napari_semcolor.synthetic_volume import flicker, interior, make_sem_volume, region_hints, regions_right, static_voxels
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +179,87 @@ def test_one_lightness_map_for_the_whole_stack():
     lo, hi = np.percentile(v.image, (1, 99))
     stretched = np.clip((v.image - lo) * 100 / (hi - lo), 0, 100)
     assert np.abs(np.stack([image_to_lab(p)[..., 0] for p in percent]) - stretched).max() <= 1.0
+
+
+def test_interior_score_leaves_the_rims_out():
+    labels = np.zeros((1, 40, 40), np.int32)
+    labels[0, 10:30, 10:30] = 1
+    hint = Hint(18, 18, (0.9, 0.1, 0.1), 3, plane=(0,))
+    ab = np.zeros((1, 40, 40, 2), np.float32)
+    ab[0][labels[0] == 1] = hint.ab
+    ab[0, 10:30, 10:30][interior(labels[0] == 1, 5)[10:30, 10:30] == 0] = (-30, -30)  # a 5-px wrong rim: most of the region
+    rgb = compose(np.full((1, 40, 40), 60, np.float32)[0], ab[0])[None]
+    assert regions_right(rgb, labels, {1: hint}) == [0.0]  # the raw score judges the rim
+    assert regions_right(rgb, labels, {1: hint}, erode=6) == [1.0]
+    assert np.isnan(regions_right(rgb, labels, {1: hint}, erode=12)[0])  # no interior left: not scored
+
+
+def test_per_plane_backend_hint_reads_the_material_not_the_pixel():
+    L = np.full((1, 48, 48), 50, np.float32)
+    L[0, :, 24:] = 80  # another material on the right
+    ab = np.zeros((1, 48, 48, 2), np.float32)
+    ab[0, :, :24] = (10, 20)
+    ab[0, :, 24:] = (-40, -40)
+    mask = np.zeros((1, 48, 48), bool)
+    mask[0, 20:23, 20:23] = True
+    ab[0][mask[0]] = (30, -5)  # the backend's colour under the hint deviates from its material's
+    local = _local_colour(ab, L, mask, None)
+    np.testing.assert_allclose(local[0][mask[0]], [[10, 20]] * 9)  # the material's median, not the right side's
+    np.testing.assert_array_equal(local[0][~mask[0]], ab[0][~mask[0]])
+
+
+def test_a_fit_stopped_on_time_is_bounded_by_iterations_in_a_volume():
+    params, spec = run_params("nst")
+    assert _iteration_bound(params, spec, None).options["seconds"] >= 3600
+    assert _iteration_bound(params, spec, {"seconds": 1.0}).options["seconds"] == params.options["seconds"]
+    params, spec = run_params("propagate")
+    assert _iteration_bound(params, spec, None) == params
+
+
+def test_a_region_hinted_on_plane_0_holds_its_colour_ten_planes_on(volume):
+    hints = region_hints(volume.labels, 0)
+    rgb = colorize_stack(volume.image, "propagate", list(hints.values())).image
+    right = regions_right(rgb[9:], volume.labels[9:], hints, erode=2)
+    assert right[0] >= 0.9
+
+
+def test_reference_backend_meets_its_hints_near_the_hinted_plane_and_repeats(small_volume):
+    sem = make_sem((128, 128), "particles", seed=7)  # a colour SEM image as the reference
+    reference = compose(to_lightness(sem.image), paint(sem.labels, region_colors(sem.labels, seed=3)))
+    hints = region_hints(small_volume.labels, 3)
+    stack = colorize_stack(small_volume.image, "nst", list(hints.values()), references={0: reference}).image
+    assert min(regions_right(stack[2:5], small_volume.labels[2:5], hints, erode=2)) >= 0.9
+    again = colorize_stack(small_volume.image, "nst", list(hints.values()), references={0: reference}).image
+    np.testing.assert_array_equal(again, stack)
+
+
+def test_backends_see_each_plane_at_their_own_working_resolution(small_volume, monkeypatch):
+    import napari_semcolor.pipeline.volume as volume_module
+
+    seen = []
+    propose = volume_module.propose
+    monkeypatch.setattr(volume_module, "VOXEL_BUDGET", 8 * 48 * 48)  # the volume is worked at 48² a plane
+    monkeypatch.setattr(volume_module, "propose", lambda model, inputs, *a: seen.append(inputs.work) or propose(model, inputs, *a))
+    sem = make_sem((128, 128), "particles", seed=7)
+    reference = compose(to_lightness(sem.image), paint(sem.labels, region_colors(sem.labels, seed=3)))
+    hints = region_hints(small_volume.labels, 3)
+    rgb = colorize_stack(small_volume.image, "nst", list(hints.values()), references={0: reference}).image
+    assert seen == [(96, 96)] * 8  # nst's own working size holds the 96² planes
+    assert rgb.shape == (*small_volume.image.shape, 3)
+    assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9
+
+
+def test_key_planes_meet_their_hints_region_by_region(small_volume, monkeypatch):
+    import napari_semcolor.pipeline.volume as volume_module
+
+    propose = volume_module.propose
+
+    def off(model, inputs, *a):  # a backend whose colours ignore the hints: every region (0, 40)
+        ab, job = propose(volume_module.get_backend("propagate"), inputs, *a)
+        return np.broadcast_to(np.float32([0, 40]), ab.shape).copy(), job
+
+    monkeypatch.setattr(volume_module, "propose", off)
+    hints = region_hints(small_volume.labels, 3)
+    rgb = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu").image  # eecnn: key planes
+    # the hinted plane's regions take their hints' colour as a whole, not only under the hint
+    assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9

@@ -101,13 +101,18 @@ def make_sem_volume(
     return SyntheticVolume(image, labels, (float(drift[0]), float(drift[1])))
 
 
+def interior(labels: np.ndarray, erode: int = 2) -> np.ndarray:
+    """Pixels of a labelled plane (h, w) whose (2·erode + 1)² neighbourhood is one region: away from
+    every border, so off the bright rims that each border carries on both sides."""
+    if not erode:
+        return np.ones(labels.shape, bool)
+    return ndimage.minimum_filter(labels, 2 * erode + 1) == ndimage.maximum_filter(labels, 2 * erode + 1)
+
+
 def static_voxels(labels: np.ndarray, erode: int = 2) -> np.ndarray:
     """Voxels (z-1, h, w) inside an object on both plane k and plane k+1: where a static object's
     colour must not flicker. Objects are eroded by ``erode`` pixels so that borders do not count."""
-    inner = np.stack([ndimage.binary_erosion(p > 0, iterations=erode) if erode else p > 0 for p in labels])
-    for k in range(len(labels)):
-        # erosion of the union would join touching objects: keep only pixels whose neighbourhood is one object
-        inner[k] &= ndimage.minimum_filter(labels[k], 2 * erode + 1) == ndimage.maximum_filter(labels[k], 2 * erode + 1)
+    inner = np.stack([ndimage.binary_erosion(p > 0, iterations=erode) & interior(p, erode) if erode else p > 0 for p in labels])
     return inner[:-1] & inner[1:] & (labels[:-1] == labels[1:])
 
 
@@ -125,16 +130,25 @@ def region_hints(labels: np.ndarray, plane: int, *, seed: int = 0, size: int = 3
     return hints
 
 
-def regions_right(rgb: np.ndarray, labels: np.ndarray, hints: dict[int, Hint], tolerance: float = 10.0) -> list[float]:
+def regions_right(
+    rgb: np.ndarray, labels: np.ndarray, hints: dict[int, Hint], tolerance: float = 10.0, *, erode: int = 0,
+) -> list[float]:
     """Per plane of a coloured stack: the fraction of hinted regions on it whose median a*b* is within
     ΔE_ab ``tolerance`` of their hint's colour at the region's own L* (bright regions cannot hold
-    every chroma); NaN on a plane without any hinted region."""
+    every chroma); NaN on a plane without any hinted region.
+
+    ``erode = 0`` (the raw score) takes every pixel of a region. With ``erode > 0`` only the
+    region's :func:`interior` counts (pixels ``erode`` px from every border): each border carries
+    a bright rim on both sides whose colour is ambiguous (a mix of the two regions), and a thin
+    region can be half rim. A region without interior pixels on a plane is not scored there.
+    """
     out = []
     for k in range(len(rgb)):
         lab = image_to_lab(rgb[k])
+        core = interior(labels[k], erode)
         right = []
-        for i in [i for i in hints if np.any(labels[k] == i)]:
-            inside = lab[labels[k] == i]
+        for i in [i for i in hints if np.any((labels[k] == i) & core)]:
+            inside = lab[(labels[k] == i) & core]
             target = image_to_lab(compose(inside[None, :, 0], np.broadcast_to(hints[i].ab, (1, len(inside), 2))))[0, :, 1:]
             right.append(np.hypot(*(np.median(inside[:, 1:], axis=0) - np.median(target, axis=0))) < tolerance)
         out.append(float(np.mean(right)) if right else float("nan"))
