@@ -54,7 +54,7 @@ from napari_semcolor.upsample import downsample, resize_nearest
 
 #: colorize() arguments that change the image-only work: a session call that changes one runs colorize() afresh
 IMAGE_KEYS = ("backend", "labels", "keep_gray", "nan", "percentiles", "working_size")
-#: hint-free backend outputs (priors) a session keeps, most recent first out last
+#: hint-free backend outputs (priors) a session keeps; the least recently used goes first
 PRIORS_KEPT = 4
 #: ``region_colors`` not given to a call: the session's
 _SESSIONS = object()
@@ -144,13 +144,14 @@ class Session:
         table = self._kwargs.get("region_colors") if region_colors is _SESSIONS else region_colors
         inputs = self._with(hints, table)
         if self._params.backend == "propagate":
-            ab = self._propagate_preview(inputs)
+            ab = self._live_propagate(inputs.hint_ab, inputs.hint_mask)
             check_cancel(cancel)
             if self._params.one_color_per_region or self._params.same_gray:
                 ab = refine(ab, inputs, self._params)
         else:  # eecnn, nst: the prior is cached, only the hints are applied (other backends run)
             ab, _ = propose(self._model, inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
-            ab = refine(ab[0], inputs, self._params)
+            check_cancel(cancel)
+            ab = refine(ab[0], inputs, self._params, spread=self._live_propagate)  # the correction from the cached factorisation
         check_cancel(cancel)
         return self._compose(ab, inputs)
 
@@ -185,18 +186,21 @@ class Session:
             self._present = np.unique(self.inputs.labels)  # once: a full-resolution pass
         return replace(inputs, fills=regions.parse_region_colors(region_colors, self._present))
 
-    def _propagate_preview(self, inputs: Inputs) -> np.ndarray:
+    def _live_propagate(self, values: np.ndarray, hint_mask: np.ndarray) -> np.ndarray:
+        """``propagate(L_work, values, hint_mask, labels_work)`` for a preview: solved on the
+        cascade's coarsest grid from its cached factorisation, guided-upsampled to the working grid."""
         graph = self._direct_graph()
         L, labels = self._levels[-1]
-        values, mask = inputs.hint_ab, inputs.hint_mask > 0
+        mask = hint_mask > 0
         for level_L, _ in self._levels[1:]:
             values, mask = propagation.coarsen_hints(values, mask, level_L.shape)
         h, w = L.shape
         x = graph.solve(values.reshape(h * w, -1), mask.ravel()).reshape(h, w, -1)
-        if (h, w) == inputs.work:
+        work = self.inputs.work
+        if (h, w) == work:
             return x
-        at_rows = full_resolution_ab(x, L, None, inputs.work, [], labels, inputs.labels_work)
-        return at_rows(inputs.L_work, slice(0, inputs.work[0]))
+        at_rows = full_resolution_ab(x, L, None, work, [], labels, self.inputs.labels_work)
+        return at_rows(self.inputs.L_work, slice(0, work[0]))
 
     def _direct_graph(self) -> propagation.Graph:
         """The Graph of the grid where propagate's cascade solves directly, marked live (built once)."""
