@@ -1,7 +1,8 @@
-"""Live colouring latency: per-edit preview and full resolution, next to the first run (``propagate``).
+"""Live colouring latency: per-edit preview and full resolution, next to the first run.
 
-For each size, in a fresh subprocess (so "first run" includes what a new napari session pays),
-on the bundled generator's particles with 12 hints:
+For each backend (``--backends``, default ``propagate``) and size, in a fresh subprocess (so
+"first run" includes what a new napari session pays), on the bundled generator's particles with
+12 hints (``nst``: a generated colour micrograph as the reference, default fit options):
 
 * ``colorize()`` first run, then a second run on the same image (same process);
 * a :class:`napari_semcolor.Session`: its construction, the first preview, then the median
@@ -13,7 +14,7 @@ to what an idle machine's wall clock would show. The load average and a fixed re
 (a single-threaded 512² float64 matrix product, 20 times) are printed with the table, so runs on
 different machines or loads can be compared.
 
-    python benchmarks/live_latency.py [--sizes 512 2048 8192] [--edits 5]
+    python benchmarks/live_latency.py [--sizes 512 2048 8192] [--edits 5] [--backends propagate eecnn nst]
 """
 
 from __future__ import annotations
@@ -72,7 +73,18 @@ def _image(size: int):
     return np.clip(big, 0, 255).astype(image.dtype)
 
 
-def run_one(size: int, edits: int) -> dict:
+def _backend_args(backend: str) -> dict:
+    """What a backend needs besides the image: ``nst`` a colour reference (generated)."""
+    if backend != "nst":
+        return {}
+    from napari_semcolor.color import compose, to_lightness
+    from napari_semcolor.synthetic import make_sem, paint, region_colors
+
+    ref = make_sem((256, 256), "particles", seed=5, n_objects=8)
+    return {"references": {0: compose(to_lightness(ref.image), paint(ref.labels, region_colors(ref.labels, seed=6)))}}
+
+
+def run_one(size: int, edits: int, backend: str = "propagate") -> dict:
     import statistics
 
     from napari_semcolor import Session, colorize
@@ -80,10 +92,11 @@ def run_one(size: int, edits: int) -> dict:
     image = _image(size)
     hints = _hints(size, 12, 0)
     extra = _hints(size, edits, 1)
-    r = {"size": size}
-    _, r["first_wall"], r["first_cpu"] = _timed(lambda: colorize(image, "propagate", hints))
-    _, r["again_wall"], r["again_cpu"] = _timed(lambda: colorize(image, "propagate", hints))
-    session, r["init_wall"], r["init_cpu"] = _timed(lambda: Session(image, "propagate"))
+    args = _backend_args(backend)
+    r = {"size": size, "backend": backend}
+    _, r["first_wall"], r["first_cpu"] = _timed(lambda: colorize(image, backend, hints, **args))
+    _, r["again_wall"], r["again_cpu"] = _timed(lambda: colorize(image, backend, hints, **args))
+    session, r["init_wall"], r["init_cpu"] = _timed(lambda: Session(image, backend, **args))
     _, r["preview1_wall"], r["preview1_cpu"] = _timed(lambda: session.preview(hints))
     walls, cpus, current = [], [], list(hints)
     for i, h in enumerate(extra):  # even edits add a hint, odd ones move the last one
@@ -100,10 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 2048, 8192])
     parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--backends", nargs="+", default=["propagate"], help="live backends to measure (propagate, eecnn, nst)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.edits)))
+        print(json.dumps(run_one(args.one, args.edits, args.backends[0])))
         return
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     here = os.path.dirname(os.path.abspath(__file__))
@@ -112,13 +126,14 @@ def main() -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at start: {load} on {os.cpu_count()} CPUs; reference (20 × 512² matmul, 1 thread): {ref:.3f} s")
     print("Times in seconds, wall (CPU). 'edit' = median preview latency per hint edit after the first run.\n")
-    print("| image | colorize first run | colorize again | Session() | first preview | preview per edit | Session.colorize |")
-    print("|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        command = [sys.executable, __file__, "--one", str(size), "--edits", str(args.edits)]
-        r = json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1])
-        cells = [f"{r[k + '_wall']:.3f} ({r[k + '_cpu']:.3f})" for k in ("first", "again", "init", "preview1", "edit", "full")]
-        print(f"| {size}² | " + " | ".join(cells) + " |", flush=True)
+    print("| backend | image | colorize first run | colorize again | Session() | first preview | preview per edit | Session.colorize |")
+    print("|---|---|---|---|---|---|---|---|")
+    for backend in args.backends:
+        for size in args.sizes:
+            command = [sys.executable, __file__, "--one", str(size), "--edits", str(args.edits), "--backends", backend]
+            r = json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout.strip().splitlines()[-1])
+            cells = [f"{r[k + '_wall']:.3f} ({r[k + '_cpu']:.3f})" for k in ("first", "again", "init", "preview1", "edit", "full")]
+            print(f"| {backend} | {size}² | " + " | ".join(cells) + " |", flush=True)
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

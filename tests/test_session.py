@@ -149,3 +149,99 @@ def test_bad_input_gets_a_clear_error(sem):
         Session(sem.image, hints=[])
     with pytest.raises(SemcolorError, match="does not take"):
         session.colorize([], colour="red")
+
+
+# -- eecnn and nst: the hint-free work (network, fitted net) is done once per session ------------
+NST_OPTIONS = {"iterations": 15, "seconds": 1000.0}  # stops on iterations: the same fit every time
+NET_WORK = 160  # the networks' tests: a smaller working size keeps them quick (and solves eecnn's hints directly)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """A colour reference for ``nst``: a generated micrograph with its regions painted."""
+    from napari_semcolor.synthetic import paint, region_colors
+
+    ref = make_sem((96, 96), "particles", seed=5, n_objects=5)
+    return compose(to_lightness(ref.image), paint(ref.labels, region_colors(ref.labels, seed=6)))
+
+
+def _backend_args(backend: str, reference) -> dict:
+    return {"references": {0: reference}, "options": NST_OPTIONS} if backend == "nst" else {}
+
+
+@pytest.fixture
+def network_runs(monkeypatch):
+    """Counts the runs of the eecnn network and of nst's fit and apply."""
+    from napari_semcolor.backends import nstcnn
+    from napari_semcolor.nets.eecnn import EECNN
+
+    runs = {"eecnn": 0, "nst fit": 0, "nst apply": 0}
+
+    def counted(name, fn):
+        def spy(*args, **kwargs):
+            runs[name] += 1
+            return fn(*args, **kwargs)
+
+        return spy
+
+    monkeypatch.setattr(EECNN, "forward", counted("eecnn", EECNN.forward))
+    monkeypatch.setattr(nstcnn, "fit", counted("nst fit", nstcnn.fit))
+    monkeypatch.setattr(nstcnn, "apply", counted("nst apply", nstcnn.apply))
+    nstcnn.clear_cache()
+    yield runs
+    nstcnn.clear_cache()
+
+
+@pytest.mark.parametrize("backend", ["eecnn", "nst"])
+def test_hint_edits_reuse_the_networks_output(sem, reference, network_runs, backend):
+    args = _backend_args(backend, reference)
+    hints = region_hints(sem)
+    session = Session(sem.image, backend, working_size=NET_WORK, **args)
+    first = session.preview(hints[:2])
+    runs = dict(network_runs)
+    assert runs["eecnn" if backend == "eecnn" else "nst apply"] == 1
+    second = session.preview(hints[:3])
+    got = session.colorize(hints)
+    assert network_runs == runs  # the edits and the full resolution only applied the hints
+    assert not np.array_equal(first.rgb, second.rgb)
+    want = colorize(sem.image, backend, hints=hints, working_size=NET_WORK, **args)
+    assert np.abs(got.rgb.astype(int) - want.rgb).max() <= 1
+    assert got.metadata["hints"] == want.metadata["hints"] and got.metadata["backend"] == backend
+
+
+@pytest.mark.parametrize("backend", ["eecnn", "nst"])
+def test_preview_follows_the_hints_over_the_cached_prior(sem, reference, backend):
+    hints = region_hints(sem)
+    session = Session(sem.image, backend, working_size=NET_WORK, **_backend_args(backend, reference))
+    session.preview([])
+    preview = session.preview(hints)
+    got = rgb_to_lab(preview.rgb / 255)
+    L = downsample(to_lightness(sem.image), preview.rgb.shape[:2])
+    for hint in hints:
+        y, x = int((hint.y + 1) / preview.scale[0]), int((hint.x + 1) / preview.scale[1])
+        want = rgb_to_lab(compose(L[y : y + 1, x : x + 1], hint.ab[None, None]) / 255)[0, 0]
+        assert np.linalg.norm(got[y, x] - want) < 10, (hint, got[y, x], want)
+
+
+def test_new_region_colours_recompose_without_running_the_network(sem, network_runs):
+    hints = region_hints(sem, 2)
+    ids, counts = np.unique(sem.labels, return_counts=True)
+    particle = int(ids[np.argsort(-counts)][1])
+    session = Session(sem.image, "eecnn", labels=sem.labels, working_size=NET_WORK, region_colors={particle: "#2060e0"})
+    session.preview(hints)
+    assert network_runs["eecnn"] == 1
+    tables = ({particle: "#e03020"}, {particle: "gray"}, None)
+    results = [(session.preview(hints, region_colors=table), session.colorize(hints, region_colors=table)) for table in tables]
+    assert network_runs["eecnn"] == 1  # 3 tables, previews and full resolution: one network run
+    for table, (preview, got) in zip(tables, results):
+        want = colorize(sem.image, "eecnn", hints=hints, labels=sem.labels, working_size=NET_WORK, region_colors=table)
+        assert np.abs(got.rgb.astype(int) - want.rgb).max() <= 1
+        assert got.metadata["region_colors"] == want.metadata["region_colors"]
+        inside = downsample((sem.labels == particle).astype(np.float32), preview.rgb.shape[:2]) == 1
+        a, b = np.median(rgb_to_lab(preview.rgb / 255)[inside][:, 1:], axis=0)
+        if table and table[particle] == "gray":
+            assert np.hypot(a, b) < 2
+        elif table:
+            assert a > 20  # red
+    with pytest.raises(SemcolorError, match="not in the label image"):
+        session.preview(hints, region_colors={9999: "#ff0000"})

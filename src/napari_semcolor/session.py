@@ -19,19 +19,27 @@ Placing a preview over the image in napari (``p = session.preview(hints)``)::
     layer.scale = image_layer.scale * p.scale
     layer.translate = image_layer.translate + image_layer.scale * p.translate
 
-Backends other than ``propagate`` cache only the image-only inputs; each preview runs the backend
-at the working resolution (no full-resolution write).
+Backends that split their work into a hint-free ``prior(job)`` and ``apply_hints(prior, job)``
+(``eecnn``: the network's a*b*, made region-coherent, then the hints spread over it; ``nst``: the
+fitted net's output, which the hints do not change) have the prior computed once per session
+(per options, references, seed and number of proposals): a hint edit redoes only the hint step and
+the composition. Other backends run at the working resolution for each preview.
+
+The region colour table (``region_colors``) only changes the composition: pass it per call
+(:meth:`Session.preview`, :meth:`Session.colorize`) to recolour a region without re-running
+anything.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from napari_semcolor import propagation
+from napari_semcolor import propagation, regions
 from napari_semcolor.color import compose
 from napari_semcolor.errors import SemcolorError, check_cancel
 from napari_semcolor.hints import Hint
@@ -45,7 +53,11 @@ from napari_semcolor.pipeline.write import full_resolution_ab
 from napari_semcolor.upsample import downsample, resize_nearest
 
 #: colorize() arguments that change the image-only work: a session call that changes one runs colorize() afresh
-IMAGE_KEYS = ("backend", "labels", "keep_gray", "nan", "percentiles", "working_size", "region_colors")
+IMAGE_KEYS = ("backend", "labels", "keep_gray", "nan", "percentiles", "working_size")
+#: hint-free backend outputs (priors) a session keeps; the least recently used goes first
+PRIORS_KEPT = 4
+#: ``region_colors`` not given to a call: the session's
+_SESSIONS = object()
 #: colorize() arguments that belong to one call, not to the session
 CALL_KEYS = ("progress", "cancel", "out")
 
@@ -107,31 +119,39 @@ class Session:
         self._live_graph = None  # propagate's directly solved grid's Graph, built by the first call
         self._levels: list = []
         self._keep_gray_work = None if kw.get("keep_gray") is None else resize_nearest(np.asarray(kw["keep_gray"], bool), self.inputs.work)
+        model = _model(self._params)
+        self._model = _CachedPrior(model) if hasattr(model, "prior") and hasattr(model, "apply_hints") else model
+        self._present = None  # the labels that occur, found once (checks the region colour tables)
 
     @property
     def shape(self) -> tuple[int, int]:
         """Full-resolution (H, W)."""
         return self.inputs.shape
 
-    def preview(self, hints: list[Hint] | None = None, *, cancel=None) -> Preview:
+    def preview(self, hints: list[Hint] | None = None, *, region_colors=_SESSIONS, cancel=None) -> Preview:
         """A working-resolution colouring for ``hints`` (full-resolution coordinates), fast.
+
+        ``region_colors`` (as for :func:`~napari_semcolor.colorize`; default: the session's) is
+        applied when composing: changing it re-runs nothing.
 
         Raises
         ------
         SemcolorError
-            A hint outside the image or with a bad colour or size.
+            A hint outside the image or with a bad colour or size, or a bad region colour table.
         Cancelled
             The cancel token was set.
         """
-        inputs = with_hints(self.inputs, hints)
+        table = self._kwargs.get("region_colors") if region_colors is _SESSIONS else region_colors
+        inputs = self._with(hints, table)
         if self._params.backend == "propagate":
-            ab = self._propagate_preview(inputs)
+            ab = self._live_propagate(inputs.hint_ab, inputs.hint_mask)
             check_cancel(cancel)
             if self._params.one_color_per_region or self._params.same_gray:
                 ab = refine(ab, inputs, self._params)
-        else:  # TODO(issue 14): cache eecnn features / a fitted nst net; for now the backend runs per preview
-            ab, _ = propose(_model(self._params), inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
-            ab = refine(ab[0], inputs, self._params)
+        else:  # eecnn, nst: the prior is cached, only the hints are applied (other backends run)
+            ab, _ = propose(self._model, inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
+            check_cancel(cancel)
+            ab = refine(ab[0], inputs, self._params, spread=self._live_propagate)  # the correction from the cached factorisation
         check_cancel(cancel)
         return self._compose(ab, inputs)
 
@@ -139,7 +159,8 @@ class Session:
         """The full-resolution result: what ``colorize(image, hints=hints, **session_and_call_kwargs)`` returns.
 
         ``kwargs`` override the session's arguments for this call. Changing one of
-        :data:`IMAGE_KEYS` runs :func:`~napari_semcolor.colorize` afresh (nothing cached applies).
+        :data:`IMAGE_KEYS` runs :func:`~napari_semcolor.colorize` afresh (nothing cached applies);
+        another ``region_colors`` only changes the composition.
         """
         _check_keys(kwargs)
         t0 = time.perf_counter()
@@ -150,24 +171,36 @@ class Session:
         report = merged.get("progress") or (lambda fraction, message: None)
         memory.check_memory(self.shape, params.n_samples, self.inputs.labels is not None, in_memory_output=merged.get("out") is None)
         report(0.0, "preparing")
-        inputs = with_hints(self.inputs, hints)
+        inputs = self._with(hints, params.region_colors)
         if params.backend == "propagate":
             self._direct_graph()
         check_cancel(merged.get("cancel"))
-        return run_prepared(inputs, params, spec, merged.get("references"), report, merged.get("cancel"), merged.get("out"), t0)
+        return run_prepared(inputs, params, spec, merged.get("references"), report, merged.get("cancel"), merged.get("out"), t0, self._model)
 
-    def _propagate_preview(self, inputs: Inputs) -> np.ndarray:
+    def _with(self, hints: list[Hint] | None, region_colors) -> Inputs:
+        """The session's inputs with ``hints`` and the fills of ``region_colors`` (validated)."""
+        inputs = with_hints(self.inputs, hints)
+        if region_colors is self._kwargs.get("region_colors"):
+            return inputs
+        if self._present is None and self.inputs.labels is not None:
+            self._present = np.unique(self.inputs.labels)  # once: a full-resolution pass
+        return replace(inputs, fills=regions.parse_region_colors(region_colors, self._present))
+
+    def _live_propagate(self, values: np.ndarray, hint_mask: np.ndarray) -> np.ndarray:
+        """``propagate(L_work, values, hint_mask, labels_work)`` for a preview: solved on the
+        cascade's coarsest grid from its cached factorisation, guided-upsampled to the working grid."""
         graph = self._direct_graph()
         L, labels = self._levels[-1]
-        values, mask = inputs.hint_ab, inputs.hint_mask > 0
+        mask = hint_mask > 0
         for level_L, _ in self._levels[1:]:
             values, mask = propagation.coarsen_hints(values, mask, level_L.shape)
         h, w = L.shape
         x = graph.solve(values.reshape(h * w, -1), mask.ravel()).reshape(h, w, -1)
-        if (h, w) == inputs.work:
+        work = self.inputs.work
+        if (h, w) == work:
             return x
-        at_rows = full_resolution_ab(x, L, None, inputs.work, [], labels, inputs.labels_work)
-        return at_rows(inputs.L_work, slice(0, inputs.work[0]))
+        at_rows = full_resolution_ab(x, L, None, work, [], labels, self.inputs.labels_work)
+        return at_rows(self.inputs.L_work, slice(0, work[0]))
 
     def _direct_graph(self) -> propagation.Graph:
         """The Graph of the grid where propagate's cascade solves directly, marked live (built once)."""
@@ -184,14 +217,37 @@ class Session:
 
     def _compose(self, ab: np.ndarray, inputs: Inputs) -> Preview:
         if inputs.fills:
-            from napari_semcolor.regions import fill_regions
-
-            ab = fill_regions(ab, inputs.L_work, inputs.labels_work, inputs.fills, chunk_rows=inputs.work[0])
+            ab = regions.fill_regions(ab, inputs.L_work, inputs.labels_work, inputs.fills, chunk_rows=inputs.work[0])
         if self._keep_gray_work is not None:
             ab = np.where(self._keep_gray_work[..., None], 0, ab)
         (H, W), (h, w) = inputs.shape, inputs.work
         scale = (H / h, W / w)
         return Preview(compose(inputs.L_work, ab), scale, ((scale[0] - 1) / 2, (scale[1] - 1) / 2))
+
+
+class _CachedPrior:
+    """A backend whose hint-free ``prior(job)`` is computed once per job that differs in more than hints.
+
+    The prior depends on the session's image and labels (fixed) and on the job's options,
+    references, seed, number of proposals and device: those are its key. References count as
+    the same when they are the same objects (kept alive with the prior, so an id is not reused).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.spec = model.spec
+        self._priors: OrderedDict[tuple, tuple[np.ndarray, dict]] = OrderedDict()
+
+    def colorize(self, job) -> np.ndarray:
+        refs = dict(job.references)
+        key = (job.n_samples, job.seed, job.device, repr(sorted(job.options.items())), tuple(sorted((repr(k), id(v)) for k, v in refs.items())))
+        if key in self._priors:
+            self._priors.move_to_end(key)
+        else:
+            self._priors[key] = (self.model.prior(job), refs)  # a cancelled prior raises: nothing kept
+            while len(self._priors) > PRIORS_KEPT:
+                self._priors.popitem(last=False)
+        return self.model.apply_hints(self._priors[key][0], job)
 
 
 def _model(params: RunParams):

@@ -179,3 +179,23 @@ def test_a_backend_without_live_mode_stops_the_previews(live_dock, sem, qtbot):
     np.testing.assert_array_equal(widget._output.data, data)
     assert widget.live_part.session is None  # its cached work is let go
     np.testing.assert_array_equal(image.data, before)
+
+
+def test_a_region_colour_edit_recomposes_through_the_same_session(live_dock, sem, qtbot):
+    viewer, image, points, widget, shown = live_dock
+    labels = viewer.add_labels(sem.labels.astype(np.int32), name="regions", scale=image.scale, translate=image.translate)
+    widget.labels_layer.value = labels
+    first, second = centres(sem, 2)
+    add_hint(points, COLOURS[0], first)
+    qtbot.waitUntil(lambda: full_and_idle(viewer, widget), timeout=30_000)
+    session, previews = widget.live_part.session, widget.live_part.previews
+    particle = int(sem.labels[second])
+    mode, colour = widget.regions.rows[particle]
+    mode.value = "colour"
+    colour.value = COLOURS[1]  # no hint edit: the table's change alone answers
+    qtbot.waitUntil(lambda: full_and_idle(viewer, widget) and widget.live_part.previews > previews, timeout=30_000)
+    assert widget.live_part.session is session  # a re-compose, not a new session
+    layer = widget._output
+    assert layer.metadata["semcolor"]["region_colors"] == {str(particle): COLOURS[1]}
+    assert delta_e(layer, image, second, COLOURS[1]) < 15
+    assert delta_e(layer, image, first, COLOURS[0]) < 15

@@ -85,10 +85,20 @@ class EECNNBackend:
 
     def colorize(self, job: Job) -> np.ndarray:
         """Predict a*b* for ``job.L``; returns (n_samples, h, w, 2) float32."""
+        ab = self.apply_hints(self.prior(job), job)
+        job.report(1.0, "EE-CNN done")
+        return ab
+
+    def prior(self, job: Job) -> np.ndarray:
+        """The part of :meth:`colorize` that ignores the hints: the network's a*b*, region-coherent.
+
+        (n_samples, h, w, 2) float32; :meth:`apply_hints` finishes it. A live session caches it, so
+        a hint edit does not run the network again.
+        """
         import torch
         import torch.nn.functional as F
 
-        from napari_semcolor.backends.eecnn_regions import auto_regions, refine_prediction
+        from napari_semcolor.backends.eecnn_regions import auto_regions, pull_to_regions
         from napari_semcolor.nets.efficientnet_lite import gray_to_input
 
         job.check_cancel()
@@ -111,16 +121,20 @@ class EECNNBackend:
                 ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
                 out.append(ab[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy())
         job.report(0.8, "coherent regions, hints")
-        opts = job.options
-        regions = None
-        if opts["region_coherence"] > 0 and job.labels is None:
-            regions = auto_regions(job.L)
+        coherence = job.options["region_coherence"]
+        if coherence > 0:
+            regions = job.labels if job.labels is not None else auto_regions(job.L)
+            out = [pull_to_regions(ab, regions, coherence) for ab in out]
+        return np.stack(out).astype(np.float32)
+
+    def apply_hints(self, prior: np.ndarray, job: Job) -> np.ndarray:
+        """:meth:`prior`'s a*b* led by the hints (spread edge-aware, the prior far from them)."""
+        from napari_semcolor.backends.eecnn_regions import refine_prediction
+
         out = [
-            refine_prediction(ab, job.L, job.hint_ab, job.hint_mask, job.labels, region_coherence=opts["region_coherence"],
-                              hint_reach=opts["hint_reach"], regions=regions)
-            for ab in out
+            refine_prediction(ab, job.L, job.hint_ab, job.hint_mask, job.labels, region_coherence=0.0, hint_reach=job.options["hint_reach"])
+            for ab in prior
         ]
-        job.report(1.0, "EE-CNN done")
         return np.stack(out).astype(np.float32)
 
 

@@ -357,6 +357,14 @@ class NSTCNNBackend:
 
     def colorize(self, job: Job) -> np.ndarray:
         """a*b* (n_samples, h, w, 2) for ``job.L`` from ``job.references`` (repeated per sample)."""
+        return self.prior(job)
+
+    def apply_hints(self, prior: np.ndarray, job: Job) -> np.ndarray:
+        """The hints do not change this backend's output (the pipeline corrects to them): a copy of ``prior``."""
+        return prior.copy()
+
+    def prior(self, job: Job) -> np.ndarray:
+        """All of :meth:`colorize`: it ignores the hints (a live session caches it per reference)."""
         job.check_cancel()
         params = fit_params(job.options)
         assigned = assign_references(job.references, job.labels)

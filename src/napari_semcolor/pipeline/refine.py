@@ -18,19 +18,27 @@ from napari_semcolor.propagation import propagate
 HINT_TOLERANCE = 1.0
 
 
-def refine(ab: np.ndarray, inputs: Inputs, params: RunParams) -> np.ndarray:
-    """One proposal's a*b* (h, w, 2) with the run's constraints applied, ending with the hints."""
+def refine(ab: np.ndarray, inputs: Inputs, params: RunParams, spread=None) -> np.ndarray:
+    """One proposal's a*b* (h, w, 2) with the run's constraints applied, ending with the hints.
+
+    ``spread`` as for :func:`correct_to_hints`.
+    """
     if params.one_color_per_region and inputs.labels_work is not None:
         ab = postprocess.one_color_per_region(ab, inputs.labels_work)
     ab = postprocess.same_gray_same_color(ab, inputs.L_work, params.same_gray, inputs.labels_work)
-    return correct_to_hints(ab, inputs.L_work, inputs.hint_ab, inputs.hint_mask, inputs.labels_work)
+    return correct_to_hints(ab, inputs.L_work, inputs.hint_ab, inputs.hint_mask, inputs.labels_work, spread)
 
 
-def correct_to_hints(ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+def correct_to_hints(
+    ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels: np.ndarray | None, spread=None,
+) -> np.ndarray:
     """Make a backend's a*b* agree with the hints: spread the residual at hint pixels edge-aware.
 
     All at working resolution. Pixels far from any hint (or in other regions) keep the backend's
     colour; a hint pulls its own region towards it. Does nothing when the hints are already met.
+    ``spread(residual, hint_mask)`` replaces the propagation of the residual (default:
+    :func:`~napari_semcolor.propagation.propagate` on ``L`` and ``labels``; a live session's
+    preview passes its cached solve).
     """
     mask = hint_mask > 0
     if not mask.any():
@@ -38,4 +46,4 @@ def correct_to_hints(ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_ma
     residual = np.where(mask[..., None], hint_ab - ab, 0).astype(np.float32)
     if np.abs(residual).max() < HINT_TOLERANCE / 2:
         return ab
-    return ab + propagate(L, residual, hint_mask, labels)
+    return ab + (propagate(L, residual, hint_mask, labels) if spread is None else spread(residual, hint_mask))

@@ -137,9 +137,14 @@ def colorize(
 
 def run_prepared(
     inputs: Inputs, params: RunParams, spec, references: dict | None, report: Callable[[float, str], None], cancel, out, t0: float,
+    model=None,
 ) -> ColorizeResult:
-    """Stages 2–5 of :func:`colorize` on prepared inputs (a :class:`~napari_semcolor.session.Session` caches them)."""
-    model = get_backend(params.backend)
+    """Stages 2–5 of :func:`colorize` on prepared inputs (a :class:`~napari_semcolor.session.Session` caches them).
+
+    ``model`` is the backend (default: ``get_backend(params.backend)``; a session passes one
+    that caches the backend's hint-free work).
+    """
+    model = model or get_backend(params.backend)
 
     # 2. backend: a*b* proposals at working resolution
     ab, job = propose(model, inputs, params, spec, references, report, cancel)

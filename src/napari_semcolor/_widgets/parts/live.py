@@ -1,7 +1,8 @@
 """Live mode of the Colourize dock: a preview for every hint edit, the full resolution after it.
 
 One :class:`napari_semcolor.Session` is kept per (image plane, backend, labels, options, ...): the
-work that depends only on the image is done once. A hint edit then
+work that depends only on the image is done once. A hint edit, or a fill changed in the region
+table (the region colours are given per call, not part of the session: a re-compose), then
 
 1. shows :meth:`Session.preview` (working resolution, placed exactly over the image) — computed in
    a thread worker of its own, one at a time: edits that arrive meanwhile are previewed together
@@ -14,8 +15,8 @@ stopped yet is never joined by a second one: the next full run starts when it ha
 output layer's ``metadata["semcolor"]["resolution"]`` says ``"preview"`` or ``"full"``.
 
 Why previews run in a worker, not in the GUI thread: a ``propagate`` preview is 40–150 ms once the
-session is warm, but the first preview of a session factorises the graph (0.3–0.5 s) and other live
-backends (``eecnn``) run the network for each preview (over 1 s on a CPU). A worker keeps the
+session is warm, but the first preview of a session factorises the graph (0.3–0.5 s) or runs a network
+(``eecnn``, over 1 s on a CPU; ``nst`` fits one to the reference). A worker keeps the
 viewer responsive in every case and costs a few milliseconds of signal round trip.
 """
 
@@ -33,8 +34,9 @@ from napari_semcolor.errors import SemcolorError
 #: within it restarts the wait, so quick clicking computes previews only
 LIVE_DELAY_MS = 150
 PREVIEW, FULL = "preview", "full"
-#: ``job`` entries (from the dock's ``_collect``) that are not arguments of :class:`Session`
-_NOT_SESSION = ("source", "whole_stack", "lead", "hints")
+#: ``job`` entries (from the dock's ``_collect``) that are not arguments of :class:`Session` (the
+#: region colours go to each call: a colour changed in the region table keeps the session)
+_NOT_SESSION = ("source", "whole_stack", "lead", "hints", "region_colors")
 #: events of a Labels layer after which its array may hold other labels: set anew, painted (or
 #: filled, erased), refreshed (undo and redo, or a script's in-place change)
 _LABEL_EDITS = ("data", "paint", "set_data")
@@ -110,6 +112,7 @@ class LiveColouring:
         self._labels_layer = None
         dock.labels_layer.changed.connect(lambda *_: self.watch_labels(dock.labels_layer.value))
         self.watch_labels(dock.labels_layer.value)
+        dock.regions.on_edit = self.regions_edited
 
     def watch_labels(self, layer) -> None:
         """Follow the edits of the regions layer ``layer`` (None: none chosen)."""
@@ -123,6 +126,11 @@ class LiveColouring:
 
     def _labels_edited(self, event=None) -> None:
         self.labels_version += 1
+
+    def regions_edited(self) -> None:
+        """A fill changed in the region table: in live mode, answer it as a hint edit (a re-compose)."""
+        if self.dock.live.value and self.dock.hints.value is not None:
+            self.dock._on_hints_edited()
 
     def key(self, job: dict) -> tuple:
         """The session key of ``job`` (:func:`session_key`) at the regions layer's current edit."""
@@ -161,7 +169,7 @@ class LiveColouring:
         from napari_semcolor.pipeline import colorize
 
         if self.session is not None and self._key == self.key(job):
-            fn, kwargs = self.session.colorize, {"hints": job["hints"]}
+            fn, kwargs = self.session.colorize, {"hints": job["hints"], "region_colors": job.get("region_colors")}
         else:
             fn, kwargs = colorize, {k: v for k, v in job.items() if k not in ("source", "whole_stack", "lead")}
 
@@ -205,7 +213,7 @@ class LiveColouring:
             from napari_semcolor.session import Session
 
             ready = session or Session(**args)
-            return ready, ready.preview(job["hints"])
+            return ready, ready.preview(job["hints"], region_colors=job.get("region_colors"))
 
         connect = {
             "returned": lambda out: self._on_preview(job, key, edit, *out),

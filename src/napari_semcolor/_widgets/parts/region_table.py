@@ -57,6 +57,8 @@ class RegionTable:
         self._show_refs = False
         self._finder: Container | None = None  # the "add the row of label N" line
         self._hidden: list[int] = []  # labels without a row
+        #: called after the user changes a row's fill (mode, or a complete colour); the dock's live mode sets it
+        self.on_edit: Callable[[], None] | None = None
 
     @property
     def widgets(self) -> tuple:
@@ -124,7 +126,7 @@ class RegionTable:
         self.refs[k] = ref
         self.swatches[k] = swatch
         mode.changed.connect(lambda *_, k=k: self._on_mode(k))
-        colour.changed.connect(lambda *_, k=k: self._paint(k))
+        colour.changed.connect(lambda *_, k=k: self._on_colour(k))
         self._paint(k)
 
     def _on_mode(self, k: int) -> None:
@@ -133,6 +135,17 @@ class RegionTable:
         if mode.value == "colour" and not colour.value:  # start from the label's own colour
             colour.value = self.display_colours[k]
         self._paint(k)
+        self._edited()
+
+    def _on_colour(self, k: int) -> None:
+        self._paint(k)
+        mode, colour = self.rows[k]
+        if mode.value == "colour" and valid_hex(colour.value):  # not a colour half typed
+            self._edited()
+
+    def _edited(self) -> None:
+        if self.on_edit is not None:
+            self.on_edit()
 
     def _paint(self, k: int) -> None:
         paint_swatch(self.swatches[k], self.swatch_colour(k))
