@@ -149,6 +149,7 @@ class Session:
             if self._params.one_color_per_region or self._params.same_gray:
                 ab = refine(ab, inputs, self._params)
         else:  # eecnn, nst: the prior is cached, only the hints are applied (other backends run)
+            self._direct_graph()  # marked live: eecnn's hint step reuses its factorisation from the second edit
             ab, _ = propose(self._model, inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
             check_cancel(cancel)
             ab = refine(ab[0], inputs, self._params, spread=self._live_propagate)  # the correction from the cached factorisation

@@ -16,10 +16,9 @@ retraining:
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from napari_semcolor.postprocess import dominant_colors
-from napari_semcolor.propagation import affinity_graph
+from napari_semcolor.propagation import graph
 from napari_semcolor.regions import auto_regions
 
 #: direct (sparse LU) solve up to this many pixels; above, coarse-to-fine (as in propagation.propagate)
@@ -87,12 +86,14 @@ def propagate_with_prior(
     if not known.any():
         return prior_ab.astype(np.float32)
     x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) if h * w > _DIRECT_LIMIT and min(h, w) >= 4 else None
+    lam = 1.0 / max(float(reach), 1e-3) ** 2
+    g = graph(L, labels)  # cached per L*: a live session's edits and stages share it
+    if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
+        return g.solve(hint_ab.reshape(-1, 2), known, prior=prior, leak=lam).reshape(h, w, 2)
     out[known] = hint_ab.reshape(-1, 2)[known]
     free = ~known
-    lam = 1.0 / max(float(reach), 1e-3) ** 2
-    W = affinity_graph(L, labels)
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    A = (sp.diags(degree + lam) - W).tocsr()
+    W = g.W
+    A = g.laplacian(lam)
     A_free = A[free][:, free]
     rhs = lam * prior[free] + W[free][:, known] @ out[known]
     if x0 is None:
