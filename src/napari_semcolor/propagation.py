@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 from napari_semcolor.errors import check_cancel
-from napari_semcolor.sparse_direct import factorise, nested_dissection, restrict_order
+from napari_semcolor.sparse_direct import InverseAmong, factorise, nested_dissection, restrict_order, solve_with_prior
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
 #: grids up to this many pixels are solved directly (sparse LU); larger ones coarse-to-fine
@@ -107,7 +107,7 @@ class Graph:
         self.W = affinity_graph(L, labels)
         self._degree = np.asarray(self.W.sum(axis=1)).ravel()
         self._laplacians: dict[float, sp.csr_matrix] = {}
-        self._inverses: dict[float, _InverseAmong] = {}
+        self._inverses: dict[float, InverseAmong] = {}
         self._priors: OrderedDict[tuple, np.ndarray] = OrderedDict()  # leak · L⁻¹ prior, the last few
         self._lock = threading.Lock()
         #: the direct solve's factorisation for the last hint mask (:func:`solve_propagation`'s ``keep``)
@@ -140,11 +140,11 @@ class Graph:
         if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
             if prior is None:
                 return solve_propagation(self.W, values, mask, laplacian=self.laplacian(leak), shape=self.shape)
-            return _solve_with_prior(self.laplacian(leak), values, mask.astype(bool), prior, leak, self.shape)
+            return solve_with_prior(self.laplacian(leak), values, mask.astype(bool), prior, leak, self.shape)
         with self._lock:  # a preview and a background full run may share this graph
             inverse = self._inverses.get(leak)
             if inverse is None:
-                inverse = self._inverses[leak] = _InverseAmong(self.laplacian(leak), self.shape)
+                inverse = self._inverses[leak] = InverseAmong(self.laplacian(leak), self.shape)
             G = inverse.among(known, self.MAX_COLUMNS)
             y = np.zeros((n, c)) if prior is None else self._prior_solution(inverse, prior, leak)
             f = np.zeros((n, c))
@@ -153,7 +153,7 @@ class Graph:
         out[known] = values[known]
         return out.astype(np.float32)
 
-    def _prior_solution(self, inverse: _InverseAmong, prior: np.ndarray, leak: float) -> np.ndarray:
+    def _prior_solution(self, inverse: InverseAmong, prior: np.ndarray, leak: float) -> np.ndarray:
         key = (leak, hashlib.blake2b(np.ascontiguousarray(prior, np.float64).tobytes(), digest_size=16).digest())
         if key not in self._priors:
             self._priors[key] = inverse.solve(leak * np.asarray(prior, np.float64))
@@ -161,52 +161,6 @@ class Graph:
                 self._priors.popitem(last=False)
         self._priors.move_to_end(key)
         return self._priors[key]
-
-
-class _InverseAmong:
-    """One Laplacian's factorisation (made on first use) and its inverse's entries among the hint pixels seen."""
-
-    def __init__(self, laplacian: sp.csr_matrix, shape: tuple[int, int]):
-        self._laplacian, self._shape = laplacian, shape
-        self._lu = None
-        self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
-        self._inverse = np.zeros((0, 0))  # the inverse's entries among them
-
-    def solve(self, b: np.ndarray) -> np.ndarray:
-        """``A⁻¹ b``."""
-        if self._lu is None:
-            self._lu = factorise(self._laplacian, nested_dissection(*self._shape))
-        return self._lu(b)
-
-    def among(self, known: np.ndarray, limit: int) -> np.ndarray:
-        """(k, k) entries of ``A⁻¹`` at the pixels ``known``, solving only for pixels not seen before
-        (keeping at most ``limit`` pixels' entries)."""
-        missing = np.setdiff1d(known, self._pixels)
-        if missing.size:
-            keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
-            drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - limit)]
-            stay = np.setdiff1d(np.arange(self._pixels.size), drop)
-            pixels, inverse = self._pixels[stay], self._inverse[np.ix_(stay, stay)]
-            unit = np.zeros((self._laplacian.shape[0], missing.size))
-            unit[missing, np.arange(missing.size)] = 1
-            columns = self.solve(unit)  # A⁻¹ is symmetric: its columns are its rows
-            self._pixels = np.concatenate([pixels, missing])
-            self._inverse = np.block([[inverse, columns[pixels]], [columns[pixels].T, columns[missing]]])
-        where = np.searchsorted(self._pixels, known, sorter=np.argsort(self._pixels))
-        index = np.argsort(self._pixels)[where]
-        return self._inverse[np.ix_(index, index)]
-
-
-def _solve_with_prior(A: sp.csr_matrix, values: np.ndarray, known: np.ndarray, prior: np.ndarray, leak: float, shape) -> np.ndarray:
-    """:meth:`Graph.solve` with a prior, by a direct solve of the free pixels' system."""
-    out = np.asarray(prior, np.float64).copy()
-    out[known] = values[known]
-    free = ~known
-    if free.any() and known.any():
-        rows = A[free]
-        rhs = leak * out[free] - rows[:, known] @ out[known]
-        out[free] = factorise(rows[:, free], restrict_order(nested_dissection(*shape), free))(np.ascontiguousarray(rhs))
-    return out.astype(np.float32)
 
 
 _RECENT: OrderedDict[bytes, Graph] = OrderedDict()
