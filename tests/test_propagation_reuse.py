@@ -46,7 +46,7 @@ def test_the_live_graph_matches_the_direct_solve_as_hints_come_and_go(problem):
     for mask in masks(rng, L.size, 5):
         direct = propagation.solve_propagation(g.W, values, mask, laplacian=g.laplacian(1e-6))
         np.testing.assert_allclose(g.solve(values, mask), direct, atol=1e-3)
-    assert g._pixels.size <= g.MAX_COLUMNS
+    assert g._inverses[1e-6]._pixels.size <= g.MAX_COLUMNS
 
 
 def test_the_live_graph_forgets_the_oldest_pixels_past_its_limit(problem, monkeypatch):
@@ -57,7 +57,8 @@ def test_the_live_graph_forgets_the_oldest_pixels_past_its_limit(problem, monkey
         if mask.sum() <= 12:
             direct = propagation.solve_propagation(g.W, values, mask, laplacian=g.laplacian(1e-6))
             np.testing.assert_allclose(g.solve(values, mask), direct, atol=1e-3)
-            assert g._pixels.size <= 12 and set(np.flatnonzero(mask)) <= set(g._pixels)
+            pixels = g._inverses[1e-6]._pixels
+            assert pixels.size <= 12 and set(np.flatnonzero(mask)) <= set(pixels)
 
 
 def test_conjugate_gradients_stop_when_cancelled(problem):
@@ -68,3 +69,22 @@ def test_conjugate_gradients_stop_when_cancelled(problem):
     stop.set()
     with pytest.raises(Cancelled):
         propagation.solve_propagation(W, values, mask, x0=np.zeros_like(values), iterations=40, cancel=stop)
+
+
+def test_the_live_graph_with_a_prior_matches_eecnns_direct_solve(problem, monkeypatch):
+    from napari_semcolor.backends.eecnn_regions import propagate_with_prior
+
+    L, values, rng = problem
+    h, w = L.shape
+    prior = rng.normal(0, 20, (h, w, 2)).astype(np.float32)
+    g = propagation.graph(L)
+    for mask in masks(rng, L.size, 4):
+        g.live = False
+        direct = propagate_with_prior(L, prior, values.reshape(h, w, 2), mask.reshape(h, w), reach=8.0)
+        g.live = True
+        live = propagate_with_prior(L, prior, values.reshape(h, w, 2), mask.reshape(h, w), reach=8.0)
+        assert np.abs(live - direct).max() < 1e-2
+        np.testing.assert_allclose(live.reshape(-1, 2)[mask], values[mask])
+    monkeypatch.setattr(g, "MAX_COLUMNS", 4)  # more hint pixels than kept: a direct solve of the free pixels
+    np.testing.assert_allclose(propagate_with_prior(L, prior, values.reshape(h, w, 2), mask.reshape(h, w), reach=8.0), direct, atol=1e-2)
+    g.live = False

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy import ndimage
 
 from napari_semcolor.errors import check_cancel
-from napari_semcolor.sparse_direct import factorise, nested_dissection, restrict_order
+from napari_semcolor.sparse_direct import InverseAmong, factorise, nested_dissection, restrict_order, solve_with_prior
 from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
 #: grids up to this many pixels are solved directly (sparse LU); larger ones coarse-to-fine
@@ -107,9 +107,8 @@ class Graph:
         self.W = affinity_graph(L, labels)
         self._degree = np.asarray(self.W.sum(axis=1)).ravel()
         self._laplacians: dict[float, sp.csr_matrix] = {}
-        self._lu = None
-        self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
-        self._inverse = np.zeros((0, 0))  # the inverse Laplacian's entries among them
+        self._inverses: dict[float, InverseAmong] = {}
+        self._priors: OrderedDict[tuple, np.ndarray] = OrderedDict()  # leak · L⁻¹ prior, the last few
         self._lock = threading.Lock()
         #: the direct solve's factorisation for the last hint mask (:func:`solve_propagation`'s ``keep``)
         self.direct: dict = {}
@@ -123,45 +122,45 @@ class Graph:
             self._laplacians[leak] = (sp.diags(self._degree + leak) - self.W).tocsr()
         return self._laplacians[leak]
 
-    def solve(self, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def solve(self, values: np.ndarray, mask: np.ndarray, *, prior: np.ndarray | None = None, leak: float = 1e-6) -> np.ndarray:
         """The hard-constraint solution of :func:`solve_propagation` (no ``x0``), from cached work.
 
-        With ``L₀ = laplacian(1e-6)``, the solution satisfies ``L₀ x = f`` with ``f`` non-zero
-        only at hint pixels, so ``x = L₀⁻¹ f`` where ``G f = values`` at the hint pixels, ``G`` the
+        With ``A = laplacian(leak)``, the solution satisfies ``A x = leak · prior + f`` with ``f``
+        non-zero only at hint pixels, so ``x = y + A⁻¹ f`` with ``y = A⁻¹ (leak · prior)`` (zero
+        without a prior; kept per prior) and ``G f = values − y`` at the hint pixels, ``G`` the
         inverse's entries among them (a k × k system). ``G`` is kept for the hint pixels seen
         before; a new one costs one triangular solve, and ``x`` one more (two right-hand sides).
         Identical to the direct solve up to rounding.
+
+        ``prior`` (n, c), optional: values the pixels are pulled to with weight ``leak`` (the
+        minimiser of ``Σ w (x_r − x_s)² + leak Σ (x_r − prior_r)²`` with the hints fixed).
         """
         n, c = values.shape
         known = np.flatnonzero(mask)
         if known.size == 0 or known.size == n or known.size > self.MAX_COLUMNS:
-            return solve_propagation(self.W, values, mask, laplacian=self.laplacian(1e-6), shape=self.shape)
+            if prior is None:
+                return solve_propagation(self.W, values, mask, laplacian=self.laplacian(leak), shape=self.shape)
+            return solve_with_prior(self.laplacian(leak), values, mask.astype(bool), prior, leak, self.shape)
         with self._lock:  # a preview and a background full run may share this graph
-            G = self._inverse_among(known)
+            inverse = self._inverses.get(leak)
+            if inverse is None:
+                inverse = self._inverses[leak] = InverseAmong(self.laplacian(leak), self.shape)
+            G = inverse.among(known, self.MAX_COLUMNS)
+            y = np.zeros((n, c)) if prior is None else self._prior_solution(inverse, prior, leak)
             f = np.zeros((n, c))
-            f[known] = np.linalg.solve(G, values[known].astype(np.float64))
-            out = self._lu(f)
+            f[known] = np.linalg.solve(G, values[known].astype(np.float64) - y[known])
+            out = y + inverse.solve(f)
         out[known] = values[known]
         return out.astype(np.float32)
 
-    def _inverse_among(self, known: np.ndarray) -> np.ndarray:
-        """(k, k) entries of ``L₀⁻¹`` at the pixels ``known``, solving only for pixels not seen before."""
-        missing = np.setdiff1d(known, self._pixels)
-        if missing.size:
-            if self._lu is None:
-                self._lu = factorise(self.laplacian(1e-6), nested_dissection(*self.shape))
-            keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
-            drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - self.MAX_COLUMNS)]
-            stay = np.setdiff1d(np.arange(self._pixels.size), drop)
-            pixels, inverse = self._pixels[stay], self._inverse[np.ix_(stay, stay)]
-            unit = np.zeros((self.W.shape[0], missing.size))
-            unit[missing, np.arange(missing.size)] = 1
-            columns = self._lu(unit)  # L₀⁻¹ is symmetric: its columns are its rows
-            self._pixels = np.concatenate([pixels, missing])
-            self._inverse = np.block([[inverse, columns[pixels]], [columns[pixels].T, columns[missing]]])
-        where = np.searchsorted(self._pixels, known, sorter=np.argsort(self._pixels))
-        index = np.argsort(self._pixels)[where]
-        return self._inverse[np.ix_(index, index)]
+    def _prior_solution(self, inverse: InverseAmong, prior: np.ndarray, leak: float) -> np.ndarray:
+        key = (leak, hashlib.blake2b(np.ascontiguousarray(prior, np.float64).tobytes(), digest_size=16).digest())
+        if key not in self._priors:
+            self._priors[key] = inverse.solve(leak * np.asarray(prior, np.float64))
+            while len(self._priors) > 4:  # a few samples' priors
+                self._priors.popitem(last=False)
+        self._priors.move_to_end(key)
+        return self._priors[key]
 
 
 _RECENT: OrderedDict[bytes, Graph] = OrderedDict()

@@ -23,7 +23,9 @@ Backends that split their work into a hint-free ``prior(job)`` and ``apply_hints
 (``eecnn``: the network's a*b*, made region-coherent, then the hints spread over it; ``nst``: the
 fitted net's output, which the hints do not change) have the prior computed once per session
 (per options, references, seed and number of proposals): a hint edit redoes only the hint step and
-the composition. Other backends run at the working resolution for each preview.
+the composition (a preview's hint step may cut corners: ``apply_hints(prior, job, preview=True)``,
+eecnn's runs fewer CG iterations on its finer grids; a full run does not). Other backends run at
+the working resolution for each preview.
 
 The region colour table (``region_colors``) only changes the composition: pass it per call
 (:meth:`Session.preview`, :meth:`Session.colorize`) to recolour a region without re-running
@@ -36,6 +38,8 @@ import inspect
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -149,7 +153,9 @@ class Session:
             if self._params.one_color_per_region or self._params.same_gray:
                 ab = refine(ab, inputs, self._params)
         else:  # eecnn, nst: the prior is cached, only the hints are applied (other backends run)
-            ab, _ = propose(self._model, inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
+            self._direct_graph()  # marked live: eecnn's hint step reuses its factorisation from the second edit
+            model = self._model.previewing() if isinstance(self._model, _CachedPrior) else self._model
+            ab, _ = propose(model, inputs, self._params, self._spec, self._kwargs.get("references"), lambda f, m: None, cancel)
             check_cancel(cancel)
             ab = refine(ab[0], inputs, self._params, spread=self._live_propagate)  # the correction from the cached factorisation
         check_cancel(cancel)
@@ -238,7 +244,7 @@ class _CachedPrior:
         self.spec = model.spec
         self._priors: OrderedDict[tuple, tuple[np.ndarray, dict]] = OrderedDict()
 
-    def colorize(self, job) -> np.ndarray:
+    def colorize(self, job, *, preview: bool = False) -> np.ndarray:
         refs = dict(job.references)
         key = (job.n_samples, job.seed, job.device, repr(sorted(job.options.items())), tuple(sorted((repr(k), id(v)) for k, v in refs.items())))
         if key in self._priors:
@@ -247,7 +253,11 @@ class _CachedPrior:
             self._priors[key] = (self.model.prior(job), refs)  # a cancelled prior raises: nothing kept
             while len(self._priors) > PRIORS_KEPT:
                 self._priors.popitem(last=False)
-        return self.model.apply_hints(self._priors[key][0], job)
+        return self.model.apply_hints(self._priors[key][0], job, preview=preview)
+
+    def previewing(self) -> SimpleNamespace:
+        """This backend for a per-edit preview: ``apply_hints(..., preview=True)`` (may cut corners)."""
+        return SimpleNamespace(spec=self.spec, colorize=partial(self.colorize, preview=True))
 
 
 def _model(params: RunParams):

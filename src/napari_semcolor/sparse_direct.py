@@ -1,7 +1,8 @@
 """Direct solves of the propagation's sparse SPD systems: an elimination order and a factorisation.
 
 A nested-dissection order of the pixel grid (less fill than SuperLU's own minimum degree on these
-grids), the sparse LU in it, and its solves in blocks of a few right-hand sides.
+grids), the sparse LU in it, and its solves in blocks of a few right-hand sides; a factorisation's
+inverse entries among a changing set of pixels (live hint edits), and a direct solve with a prior.
 """
 
 from __future__ import annotations
@@ -73,3 +74,50 @@ def restrict_order(order: np.ndarray, keep: np.ndarray) -> np.ndarray:
     position[keep] = np.arange(int(keep.sum()))
     sub = position[order]
     return sub[sub >= 0]
+
+
+class InverseAmong:
+    """One Laplacian's factorisation (made on first use) and its inverse's entries among the hint pixels seen."""
+
+    def __init__(self, laplacian: sp.csr_matrix, shape: tuple[int, int]):
+        self._laplacian, self._shape = laplacian, shape
+        self._lu = None
+        self._pixels = np.zeros(0, np.intp)  # hint pixels seen, oldest first
+        self._inverse = np.zeros((0, 0))  # the inverse's entries among them
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """``A⁻¹ b``."""
+        if self._lu is None:
+            self._lu = factorise(self._laplacian, nested_dissection(*self._shape))
+        return self._lu(b)
+
+    def among(self, known: np.ndarray, limit: int) -> np.ndarray:
+        """(k, k) entries of ``A⁻¹`` at the pixels ``known``, solving only for pixels not seen before
+        (keeping at most ``limit`` pixels' entries)."""
+        missing = np.setdiff1d(known, self._pixels)
+        if missing.size:
+            keep = np.isin(self._pixels, known)  # forget the oldest pixels no longer hinted, if full
+            drop = np.flatnonzero(~keep)[: max(0, self._pixels.size + missing.size - limit)]
+            stay = np.setdiff1d(np.arange(self._pixels.size), drop)
+            pixels, inverse = self._pixels[stay], self._inverse[np.ix_(stay, stay)]
+            unit = np.zeros((self._laplacian.shape[0], missing.size))
+            unit[missing, np.arange(missing.size)] = 1
+            columns = self.solve(unit)  # A⁻¹ is symmetric: its columns are its rows
+            self._pixels = np.concatenate([pixels, missing])
+            self._inverse = np.block([[inverse, columns[pixels]], [columns[pixels].T, columns[missing]]])
+        where = np.searchsorted(self._pixels, known, sorter=np.argsort(self._pixels))
+        index = np.argsort(self._pixels)[where]
+        return self._inverse[np.ix_(index, index)]
+
+
+def solve_with_prior(A: sp.csr_matrix, values: np.ndarray, known: np.ndarray, prior: np.ndarray, leak: float, shape) -> np.ndarray:
+    """Minimise ``xᵀ A x − 2 leak xᵀ prior`` with ``x = values`` at ``known`` (the free pixels' system,
+    solved directly; ``A`` a propagation Laplacian with ``leak`` on its diagonal). Returns (n, c) float32."""
+    out = np.asarray(prior, np.float64).copy()
+    out[known] = values[known]
+    free = ~known
+    if free.any() and known.any():
+        rows = A[free]
+        rhs = leak * out[free] - rows[:, known] @ out[known]
+        out[free] = factorise(rows[:, free], restrict_order(nested_dissection(*shape), free))(np.ascontiguousarray(rhs))
+    return out.astype(np.float32)

@@ -16,10 +16,9 @@ retraining:
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from napari_semcolor.postprocess import dominant_colors
-from napari_semcolor.propagation import affinity_graph
+from napari_semcolor.propagation import graph
 from napari_semcolor.regions import auto_regions
 
 #: direct (sparse LU) solve up to this many pixels; above, coarse-to-fine (as in propagation.propagate)
@@ -50,7 +49,7 @@ def pull_to_regions(ab: np.ndarray, labels: np.ndarray, strength: float) -> np.n
 
 def propagate_with_prior(
     L: np.ndarray, prior_ab: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray,
-    labels: np.ndarray | None = None, *, reach: float = 64.0,
+    labels: np.ndarray | None = None, *, reach: float = 64.0, iterations: int = 40,
 ) -> np.ndarray:
     """Spread the hints edge-aware over the image, falling back to ``prior_ab`` far from them.
 
@@ -71,6 +70,8 @@ def propagate_with_prior(
         Region borders the hints do not cross.
     reach : float
         Decay length in pixels (> 0).
+    iterations : int
+        CG iterations on each grid above the directly solved one (fewer: faster, borders less exact).
 
     Returns
     -------
@@ -86,24 +87,26 @@ def propagate_with_prior(
     out = prior.copy()
     if not known.any():
         return prior_ab.astype(np.float32)
-    x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) if h * w > _DIRECT_LIMIT and min(h, w) >= 4 else None
+    x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach, iterations) if h * w > _DIRECT_LIMIT and min(h, w) >= 4 else None
+    lam = 1.0 / max(float(reach), 1e-3) ** 2
+    g = graph(L, labels)  # cached per L*: a live session's edits and stages share it
+    if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
+        return g.solve(hint_ab.reshape(-1, 2), known, prior=prior, leak=lam).reshape(h, w, 2)
     out[known] = hint_ab.reshape(-1, 2)[known]
     free = ~known
-    lam = 1.0 / max(float(reach), 1e-3) ** 2
-    W = affinity_graph(L, labels)
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    A = (sp.diags(degree + lam) - W).tocsr()
+    W = g.W
+    A = g.laplacian(lam)
     A_free = A[free][:, free]
     rhs = lam * prior[free] + W[free][:, known] @ out[known]
     if x0 is None:
         lu = spl.splu(A_free.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
         out[free] = lu.solve(np.ascontiguousarray(rhs))
     else:  # a few CG iterations put the coarse solution's borders back on the edges
-        out[free] = conjugate_gradient(A_free, rhs, x0.reshape(-1, 2)[free], iterations=40)
+        out[free] = conjugate_gradient(A_free, rhs, x0.reshape(-1, 2)[free], iterations=iterations)
     return out.reshape(h, w, 2).astype(np.float32)
 
 
-def _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) -> np.ndarray:
+def _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach, iterations) -> np.ndarray:
     """:func:`propagate_with_prior` at half resolution, upsampled (the start of the fine solve)."""
     from napari_semcolor.upsample import downsample, resize_linear, resize_nearest
 
@@ -113,26 +116,26 @@ def _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach) -> np.ndarr
     cover = downsample(mask, coarse)
     cab = downsample(hint_ab * mask[..., None], coarse) / np.maximum(cover, 1e-6)[..., None]
     clabels = None if labels is None else resize_nearest(labels, coarse)
-    xc = propagate_with_prior(downsample(L, coarse), downsample(prior_ab, coarse), cab, cover > 0, clabels, reach=reach / 2)
+    xc = propagate_with_prior(downsample(L, coarse), downsample(prior_ab, coarse), cab, cover > 0, clabels, reach=reach / 2, iterations=iterations)
     return resize_linear(xc, (h, w))
 
 
 def refine_prediction(
     ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels: np.ndarray | None,
-    *, region_coherence: float, hint_reach: float, regions: np.ndarray | None = None,
+    *, region_coherence: float, hint_reach: float, regions: np.ndarray | None = None, iterations: int = 40,
 ) -> np.ndarray:
     """The network's a*b* (h, w, 2) made region-coherent and, with hints, led by the hints.
 
     ``regions`` (the cue) defaults to ``labels`` when given, else :func:`auto_regions` of ``L``;
     ``hint_reach`` is a fraction of the image's long side (0 keeps the network's colour and leaves
-    the hints to the pipeline's correction alone).
+    the hints to the pipeline's correction alone); ``iterations`` as for :func:`propagate_with_prior`.
     """
     if region_coherence > 0:
         if regions is None:
             regions = labels if labels is not None else auto_regions(L)
         ab = pull_to_regions(ab, regions, region_coherence)
     if hint_reach > 0 and (hint_mask > 0).any():
-        ab = propagate_with_prior(L, ab, hint_ab, hint_mask, labels, reach=hint_reach * max(L.shape))
+        ab = propagate_with_prior(L, ab, hint_ab, hint_mask, labels, reach=hint_reach * max(L.shape), iterations=iterations)
     return ab
 
 

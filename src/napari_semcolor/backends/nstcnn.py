@@ -359,8 +359,9 @@ class NSTCNNBackend:
         """a*b* (n_samples, h, w, 2) for ``job.L`` from ``job.references`` (repeated per sample)."""
         return self.prior(job)
 
-    def apply_hints(self, prior: np.ndarray, job: Job) -> np.ndarray:
-        """The hints do not change this backend's output (the pipeline corrects to them): a copy of ``prior``."""
+    def apply_hints(self, prior: np.ndarray, job: Job, *, preview: bool = False) -> np.ndarray:
+        """The hints do not change this backend's output (the pipeline corrects to them): a copy of ``prior``
+        (``preview`` changes nothing)."""
         return prior.copy()
 
     def prior(self, job: Job) -> np.ndarray:
