@@ -245,3 +245,18 @@ def test_new_region_colours_recompose_without_running_the_network(sem, network_r
             assert a > 20  # red
     with pytest.raises(SemcolorError, match="not in the label image"):
         session.preview(hints, region_colors={9999: "#ff0000"})
+
+
+def test_the_data_bar_stays_gray_by_default_as_in_colorize():
+    # Session and napari_semcolor.colorize() answer the same arguments the same way
+    from napari_semcolor.color import image_to_lab
+
+    bar_sem = make_sem((160, 200), "particles", seed=3, databar=True)
+    bar = bar_sem.labels == -1
+    top = int(np.argmax(bar.any(axis=1)))
+    hints = [Hint(top + 5, 100, (0.9, 0.1, 0.1), size=3), Hint(20, 20, (0.1, 0.1, 0.9), size=3)]
+    kept = Session(bar_sem.image).colorize(hints).image
+    np.testing.assert_allclose(kept, colorize(bar_sem.image, hints=hints).image, atol=1)
+    assert np.abs(image_to_lab(kept)[..., 1:][bar]).max() < 1.5  # the red hint inside the bar did not colour it
+    tinted = Session(bar_sem.image, databar_gray=False).colorize(hints).image
+    assert np.abs(image_to_lab(tinted)[..., 1:][bar]).max() > 10

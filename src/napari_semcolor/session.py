@@ -96,6 +96,9 @@ class Session:
     backend : str
     labels : (H, W) int array, optional
     options : dict, optional
+    databar_gray : bool
+        As for :func:`napari_semcolor.colorize`: an instrument data bar found in a 2D numpy image
+        is kept gray unless this is False or ``keep_gray`` is given.
     **colorize_kwargs
         Any other argument of :func:`napari_semcolor.colorize` except ``hints`` (``references``,
         ``n_samples``, ``seed``, ``working_size``, ``region_colors``, ``same_gray``, ...).
@@ -113,8 +116,15 @@ class Session:
     >>> session.colorize(hints).image       # full resolution, as colorize(image, hints=hints)
     """
 
-    def __init__(self, image, backend: str = "propagate", labels: np.ndarray | None = None, options: dict | None = None, **colorize_kwargs):
+    def __init__(
+        self, image, backend: str = "propagate", labels: np.ndarray | None = None, options: dict | None = None,
+        *, databar_gray: bool = True, **colorize_kwargs,
+    ):
         _check_keys(colorize_kwargs)
+        if databar_gray and colorize_kwargs.get("keep_gray") is None and isinstance(image, np.ndarray) and image.ndim == 2:
+            from napari_semcolor.files.sem_tiff import databar_mask
+
+            colorize_kwargs["keep_gray"] = databar_mask(image)  # as napari_semcolor.colorize() does
         self._kwargs = {**colorize_kwargs, "backend": backend, "labels": labels, "options": options}
         self._image = image
         self._params, self._spec = _params(self._kwargs)

@@ -212,7 +212,7 @@ class LiveColouring:
         def make():
             from napari_semcolor.session import Session
 
-            ready = session or Session(**args)
+            ready = session or Session(**args, databar_gray=False)  # the dock's job says what stays gray
             return ready, ready.preview(job["hints"], region_colors=job.get("region_colors"))
 
         connect = {
