@@ -1,7 +1,10 @@
 """Colourize dock on a stack (issue 16): "all planes" colours the volume from a hint on one plane."""
 
+import threading
+
 import numpy as np
 import pytest
+from pytestqt.exceptions import TimeoutError as WaitTimeout
 
 from napari_semcolor._widgets.hints_layer import HINT_FEATURE
 from napari_semcolor.color import image_to_lab
@@ -66,13 +69,14 @@ def test_cancel_between_planes_leaves_the_layer_list_unchanged(stack_viewer, qtb
 
     viewer, volume, image, widget, hints = stack_viewer
     real = pipeline.colorize_stack
-    waited = []
+    waited, at_plane_3 = [], threading.Event()
 
     def slow(*args, progress, cancel, **kwargs):  # holds at plane 3 until Cancel is pressed
         def report(fraction, message):
             progress(fraction, message)
             if "writing plane 3" in message and not waited:
-                waited.append(cancel.wait(30))
+                at_plane_3.set()
+                waited.append(cancel.wait(60))
 
         return real(*args, progress=report, cancel=cancel, **kwargs)
 
@@ -80,7 +84,11 @@ def test_cancel_between_planes_leaves_the_layer_list_unchanged(stack_viewer, qtb
     widget.planes.value = "all planes"
     names = [layer.name for layer in viewer.layers]
     widget.run()
-    qtbot.waitUntil(lambda: "writing plane 3" in widget.status.value, timeout=60_000)
+    # wait on the run itself, not on the status line (its progress reports are coalesced)
+    try:
+        qtbot.waitUntil(at_plane_3.is_set, timeout=120_000)
+    except WaitTimeout:  # say where the run was
+        pytest.fail(f"the run never reached plane 3; status: {widget.status.value!r}")
     widget.cancel_button.clicked()
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
     assert waited == [True] and widget.status.value == "cancelled"

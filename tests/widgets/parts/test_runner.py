@@ -95,3 +95,28 @@ def test_a_cancel_with_a_reason_says_why(qtbot):
     assert runner.status.value == "hints changed: running again"
     runner.cancel()  # idle: nothing to cancel, nothing changes
     assert runner.status.value == "hints changed: running again"
+
+
+def test_an_older_report_never_overwrites_a_newer_one_shown_inside_it(qtbot):
+    # napari's progress bar processes events while its description is set, so the next report can
+    # be shown inside the one before; the older must not then put its message back (a run held at
+    # "writing plane 3" showed "writing plane 2")
+    from napari_semcolor._widgets.parts.runner import _Run
+
+    runner = Runner()
+    run = _Run(cancel=threading.Event())
+    runner._run = run
+
+    class Bar:
+        n = 0
+
+        def set_description(self, text):
+            if "plane 2" in text:  # the newer report arrives while the older one is being shown
+                runner._on_progress(run, (0.6, "writing plane 3"))
+
+        def refresh(self):
+            pass
+
+    run.pbar = Bar()
+    runner._on_progress(run, (0.5, "writing plane 2"))
+    assert runner.status.value == "60% writing plane 3"

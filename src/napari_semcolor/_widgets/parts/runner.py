@@ -31,6 +31,7 @@ class _Run:
     pbar: Any = None
     outcome: str | None = None
     reason: str | None = None  # why it was cancelled, if not by the user's Cancel
+    reports: int = 0  # progress reports shown so far
 
 
 class Runner:
@@ -138,14 +139,17 @@ class Runner:
         if run.outcome is not None or run is not self._run:
             return  # a late report: the outcome (or a newer run) owns the status line
         fraction, message = value
+        run.reports += 1
+        this = run.reports
         pbar = run.pbar
         if pbar is not None:
             pbar.n = int(fraction * 100)
-            # set_description can process events, and the run may end (and close the bar) meanwhile
+            # set_description can process events: the run may end (and close the bar), or a newer
+            # report be shown, meanwhile; this older one must not overwrite it
             pbar.set_description(f"{self.desc}: {message}")
-            if run.pbar is pbar:
+            if run.pbar is pbar and run.reports == this:
                 pbar.refresh()
-        if run.outcome is None and not run.cancel.is_set():
+        if run.outcome is None and not run.cancel.is_set() and run.reports == this:
             self.status.value = f"{fraction:.0%} {message}"
 
     def _on_returned(self, run: _Run, result: Any, on_result: Callable[[Any], str | None]) -> None:
