@@ -150,7 +150,7 @@ def test_coarse_to_fine_solve_agrees_with_the_direct_one(sem, monkeypatch):
     mask[40:43, 60:63] = 1
     hint_ab[40:43, 60:63] = (30.0, -20.0)
     direct = propagate_with_prior(L, prior, hint_ab, mask, reach=300.0)
-    monkeypatch.setattr(module, "_DIRECT_LIMIT", 5_000)
+    monkeypatch.setattr(module, "DIRECT_LIMIT", 5_000)
     c2f = propagate_with_prior(L, prior, hint_ab, mask, reach=300.0)
     assert np.abs(c2f - direct).mean() < 1.0
     np.testing.assert_array_equal(c2f[mask > 0], hint_ab[mask > 0])
@@ -159,7 +159,7 @@ def test_coarse_to_fine_solve_agrees_with_the_direct_one(sem, monkeypatch):
 def test_a_preview_hint_step_is_close_to_the_full_one_and_meets_the_hints(sem, monkeypatch):
     import napari_semcolor.backends.eecnn_regions as module
 
-    monkeypatch.setattr(module, "_DIRECT_LIMIT", 5_000)  # a coarse-to-fine cascade on this small image
+    monkeypatch.setattr(module, "DIRECT_LIMIT", 5_000)  # a coarse-to-fine cascade on this small image
     L = to_lightness(sem.image)
     prior = np.random.default_rng(2).normal(0, 10, (1,) + L.shape + (2,)).astype(np.float32)
     hint_ab = np.zeros(prior.shape[1:], np.float32)

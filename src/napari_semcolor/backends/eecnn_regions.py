@@ -18,11 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_semcolor.postprocess import dominant_colors
-from napari_semcolor.propagation import graph
+from napari_semcolor.propagation import DIRECT_LIMIT, graph
 from napari_semcolor.regions import auto_regions
-
-#: direct (sparse LU) solve up to this many pixels; above, coarse-to-fine (as in propagation.propagate)
-_DIRECT_LIMIT = 70_000
 
 
 def pull_to_regions(ab: np.ndarray, labels: np.ndarray, strength: float) -> np.ndarray:
@@ -87,7 +84,8 @@ def propagate_with_prior(
     out = prior.copy()
     if not known.any():
         return prior_ab.astype(np.float32)
-    x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach, iterations) if h * w > _DIRECT_LIMIT and min(h, w) >= 4 else None
+    # coarse-to-fine above the direct-solve size, on the same grids as propagate() and a live Session
+    x0 = _coarse_solution(L, prior_ab, hint_ab, hint_mask, labels, reach, iterations) if h * w > DIRECT_LIMIT and min(h, w) >= 4 else None
     lam = 1.0 / max(float(reach), 1e-3) ** 2
     g = graph(L, labels)  # cached per L*: a live session's edits and stages share it
     if x0 is None and g.live:  # hint sets change on this grid: reuse the hint-independent factorisation
