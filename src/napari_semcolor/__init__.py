@@ -21,20 +21,12 @@ def colorize(*args, databar_gray: bool = True, **kwargs):
     (memmaps included); for dask or zarr images pass ``keep_gray``
     (:func:`~napari_semcolor.files.sem_tiff.databar_mask`) so the image is not read whole.
     """
+    from napari_semcolor.files.sem_tiff import default_keep_gray
     from napari_semcolor.pipeline import colorize as _colorize
 
     image = args[0] if args else kwargs.get("image")
-    if databar_gray and kwargs.get("keep_gray") is None and _is_2d_numpy(image):
-        from napari_semcolor.files.sem_tiff import databar_mask
-
-        kwargs["keep_gray"] = databar_mask(image)
+    kwargs["keep_gray"] = default_keep_gray(image, kwargs.get("keep_gray"), databar_gray)
     return _colorize(*args, **kwargs)
-
-
-def _is_2d_numpy(image) -> bool:
-    import numpy as np
-
-    return isinstance(image, np.ndarray) and image.ndim == 2
 
 
 def __getattr__(name: str):

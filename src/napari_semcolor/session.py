@@ -121,10 +121,9 @@ class Session:
         *, databar_gray: bool = True, **colorize_kwargs,
     ):
         _check_keys(colorize_kwargs)
-        if databar_gray and colorize_kwargs.get("keep_gray") is None and isinstance(image, np.ndarray) and image.ndim == 2:
-            from napari_semcolor.files.sem_tiff import databar_mask
+        from napari_semcolor.files.sem_tiff import default_keep_gray
 
-            colorize_kwargs["keep_gray"] = databar_mask(image)  # as napari_semcolor.colorize() does
+        colorize_kwargs["keep_gray"] = default_keep_gray(image, colorize_kwargs.get("keep_gray"), databar_gray)  # as colorize() does
         self._kwargs = {**colorize_kwargs, "backend": backend, "labels": labels, "options": options}
         self._image = image
         self._params, self._spec = _params(self._kwargs)

@@ -211,6 +211,14 @@ def databar_mask(image, row: int | None = None) -> np.ndarray | None:
     return mask
 
 
+def default_keep_gray(image, keep_gray, databar_gray: bool):
+    """``keep_gray`` as the Python API takes it: if not given and ``databar_gray``, the data bar
+    found in a 2D numpy image (memmaps included; dask or zarr images would be read whole)."""
+    if databar_gray and keep_gray is None and isinstance(image, np.ndarray) and image.ndim == 2:
+        return databar_mask(image)
+    return keep_gray
+
+
 def detect_databar(image: np.ndarray, *, min_fraction: float = 0.03, max_fraction: float = 0.2, max_shared: float = 0.3) -> int | None:
     """First row of an instrument data bar at the bottom of ``image``, or None.
 
