@@ -2,6 +2,7 @@
 never a silent wrong result, and inputs are never mutated."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -10,6 +11,9 @@ from napari_semcolor import SemcolorError
 from napari_semcolor.color import image_to_lab, to_lightness
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize
+
+# an overflow or invalid value inside the pipeline is a silent wrong result waiting to happen
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 DTYPES = [np.bool_, np.uint8, np.uint16, np.int8, np.int32, np.float16, np.float32, np.float64]
 shapes = st.one_of(

@@ -189,7 +189,7 @@ def _stretch(data: np.ndarray, lo: float, hi: float, nan: float | None) -> np.nd
     span = hi - lo
     # constant image: mid-gray. A span below float32's smallest normal (subnormal values of a
     # float64 image) counts as constant too: 100 / span would overflow to inf and give NaN.
-    if not np.isfinite(span) or span < np.finfo(np.float32).tiny:
+    if not np.isfinite(span) or span < float(np.finfo(np.float32).tiny):
         out = np.full(data.shape, 50.0, np.float32)
     else:
         out = np.clip((data - lo) * (100.0 / span), 0, 100).astype(np.float32)
