@@ -16,7 +16,7 @@ from napari_semcolor.pipeline.params import run_params
 from napari_semcolor.pipeline.volume import _iteration_bound, _local_colour
 from napari_semcolor.propagation3d import plane_shifts, volume_graph
 from napari_semcolor.synthetic import make_sem, paint, region_colors
-from napari_semcolor.synthetic_volume import flicker, interior, make_sem_volume, region_hints, regions_right, static_voxels
+from napari_semcolor.synthetic_volume import flicker, interior, make_sem_volume, reachable, region_hints, regions_right, static_voxels
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +192,21 @@ def test_interior_score_leaves_the_rims_out():
     assert regions_right(rgb, labels, {1: hint}) == [0.0]  # the raw score judges the rim
     assert regions_right(rgb, labels, {1: hint}, erode=6) == [1.0]
     assert np.isnan(regions_right(rgb, labels, {1: hint}, erode=12)[0])  # no interior left: not scored
+
+
+def test_reachable_follows_an_object_through_the_stack_not_its_label():
+    labels = np.zeros((5, 12, 12), np.int32)
+    labels[:2, 2:8, 2:8] = 1  # the hinted particle on planes 0-1 …
+    labels[3:, 2:8, 2:8] = 1  # … and a part of the same label cut off from it by plane 2
+    labels[:, 9:, 9:] = 2
+    hint = Hint(3, 3, (0.9, 0.1, 0.1), 3, plane=(0,))
+    within = reachable(labels, [hint])
+    assert within[:2][labels[:2] == 1].all() and not within[3:].any() and not within[labels == 2].any()
+    rgb = np.stack([compose(np.full((12, 12), 60, np.float32), np.where((labels[k] == 1)[..., None], hint.ab, 0)) for k in range(5)])
+    rgb[3:] = compose(np.full((12, 12), 60, np.float32), np.zeros((12, 12, 2), np.float32))  # the cut-off part left gray
+    assert regions_right(rgb, labels, {1: hint})[3] == 0.0
+    assert np.isnan(regions_right(rgb, labels, {1: hint}, within=within)[3])  # not asked of a colouring
+    assert regions_right(rgb, labels, {1: hint}, within=within)[:2] == [1.0, 1.0]
 
 
 def test_per_plane_backend_hint_reads_the_material_not_the_pixel():

@@ -130,8 +130,28 @@ def region_hints(labels: np.ndarray, plane: int, *, seed: int = 0, size: int = 3
     return hints
 
 
+def reachable(labels: np.ndarray, hints: list[Hint]) -> np.ndarray:
+    """Voxels (z, h, w) of the objects a hint touches, as objects are in 3D: each region's
+    connected parts through the stack (6-connected) that hold one of the hint's voxels.
+
+    A particle hidden behind another for some planes and seen again further on is one label of
+    the generator but two disconnected parts of the volume: nothing in the gray values says that
+    the second part is the hinted particle, so a colouring cannot be asked to know it.
+    """
+    out = np.zeros(labels.shape, bool)
+    for region in np.unique(labels):
+        parts, _ = ndimage.label(labels == region)
+        touched = {
+            int(parts[k, h.y : h.y + h.size, h.x : h.x + h.size][labels[k, h.y : h.y + h.size, h.x : h.x + h.size] == region].max(initial=0))
+            for h in hints for k in (h.plane or range(len(labels)))
+        }
+        out |= np.isin(parts, sorted(touched - {0}))
+    return out
+
+
 def regions_right(
     rgb: np.ndarray, labels: np.ndarray, hints: dict[int, Hint], tolerance: float = 10.0, *, erode: int = 0,
+    within: np.ndarray | None = None,
 ) -> list[float]:
     """Per plane of a coloured stack: the fraction of hinted regions on it whose median a*b* is within
     ΔE_ab ``tolerance`` of their hint's colour at the region's own L* (bright regions cannot hold
@@ -141,11 +161,12 @@ def regions_right(
     region's :func:`interior` counts (pixels ``erode`` px from every border): each border carries
     a bright rim on both sides whose colour is ambiguous (a mix of the two regions), and a thin
     region can be half rim. A region without interior pixels on a plane is not scored there.
+    ``within`` (z, h, w) bool, e.g. :func:`reachable`, limits the scored voxels further.
     """
     out = []
     for k in range(len(rgb)):
         lab = image_to_lab(rgb[k])
-        core = interior(labels[k], erode)
+        core = interior(labels[k], erode) if within is None else interior(labels[k], erode) & within[k]
         right = []
         for i in [i for i in hints if np.any((labels[k] == i) & core)]:
             inside = lab[(labels[k] == i) & core]
