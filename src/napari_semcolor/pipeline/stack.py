@@ -29,9 +29,13 @@ def colorize_stack(
     (:mod:`napari_semcolor.pipeline.volume`): ``propagate`` spreads the hints through the planes,
     edge-aware in 3D; the other backends colour each plane and their a*b* are made consistent
     between neighbouring planes (no flicker); ``diffusion`` colours its key planes and the rest
-    follows from them. Stacks with several leading axes (t, z, …) are coloured as one volume per
-    index of the outer axes, through the last one. ``through="planes"`` colours every plane on its
-    own with :func:`colorize` (a hint then applies to its own plane only).
+    follows from them. Stacks with several leading axes (t, z, …) are coloured one volume (the
+    last leading axis) at a time, and colour flows between the volumes along the axis just
+    outside them (t; axes further out are independent series): hints on one time point colour
+    every time point (:mod:`~napari_semcolor.pipeline.timeflow`). A volume too deep for the voxel
+    budget is solved on every s-th and every hinted plane and interpolated between them
+    (:mod:`~napari_semcolor.pipeline.deep`). ``through="planes"`` colours every plane on its own
+    with :func:`colorize` (a hint then applies to its own plane only).
 
     Input is read plane by plane (a memmap, dask or zarr stack stays lazy) and the result is
     written plane by plane (into ``out`` when given); progress is reported per plane and
@@ -53,11 +57,11 @@ def colorize_stack(
     through : {"stack", "planes"}
         Colour through the stack (default) or plane by plane.
     spacing : sequence of float, optional
-        Voxel size along every axis of ``image`` (a napari layer's ``scale``): thick planes couple
-        less than thin ones. Default: isotropic.
+        Voxel size along every axis of ``image`` (a napari layer's ``scale``): thick planes, and
+        distant time points, couple less than thin or close ones. Default: isotropic.
     align : bool or {"integer", "subpixel"}
-        Align consecutive planes (phase correlation) before linking them: for drifting stacks and
-        time series. True means "subpixel".
+        Align consecutive planes (phase correlation) before linking them, and consecutive
+        volumes along t: for drifting stacks and time series. True means "subpixel".
     out : array-like, str or Path, optional
         Where to write the result instead of a new in-memory array: a writable uint8 array of shape
         ``image.shape + (3,)`` (numpy memmap, zarr array, ``tifffile.memmap``), or a TIFF path
