@@ -10,6 +10,11 @@ z-edge makes between planes, with the neighbour held fixed: colour follows a sta
 moving object through time and stops where the gray value changes. Axes further out (a
 (c, t, z, H, W) stack) hold independent series.
 
+A hinted volume is at distance 0: it is coloured from its own hints alone, as a single volume
+is, and the volumes between two hinted ones follow the nearer one. Hints on a later time point
+therefore replace the flow there rather than correct it: they should cover every region wanted
+on that time point.
+
 Only the working-resolution a*b* and L* of the volumes that a volume still to come will use as
 a neighbour are kept (the front of the flow, about two volumes per hinted time point), never
 the whole series.
