@@ -82,6 +82,22 @@ def test_per_plane_backend_follows_the_hinted_time_point(series):
         assert np.nanmean(regions_right(rgb[t, 2:3], labels[t, 4:5], hints, erode=2)) >= 0.8
 
 
+def test_per_plane_colourings_follow_the_hinted_time_point(series, monkeypatch):
+    image, labels = series
+    propose = volume_module.propose
+
+    def off(model, inputs, *a):  # a per-plane backend whose colours ignore the hints: every plane (0, 40)
+        ab, job = propose(volume_module.get_backend("propagate"), inputs, *a)
+        return np.broadcast_to(np.float32([0, 40]), ab.shape).copy(), job
+
+    monkeypatch.setattr(volume_module, "propose", off)
+    hints = _on(region_hints(labels[0], 4), (0, 2))
+    reference = np.full((32, 32, 3), 128, np.uint8)
+    rgb = colorize_stack(image[:3, 2:7], "nst", list(hints.values()), references={0: reference}).image
+    for t in range(3):  # the time points without hints take t = 0's colours, not the backend's own
+        assert np.nanmean(regions_right(rgb[t, 2:3], labels[t, 4:5], hints, erode=2)) >= 0.8
+
+
 def test_progress_and_cancel_through_time_points(series):
     image, labels = series
     hints = list(_on(region_hints(labels[0], 4), (0, 1)).values())

@@ -240,7 +240,7 @@ def solve_soft(
 
 
 def smooth_through_planes(
-    L: np.ndarray, ab: np.ndarray, labels: np.ndarray | None = None, *, weight: float | np.ndarray = 0.05,
+    L: np.ndarray, ab: np.ndarray, labels: np.ndarray | None = None, *, weight: float = 0.05,
     spacing: Sequence[float] = (1.0, 1.0, 1.0), shifts: np.ndarray | None = None, iterations: int = 60,
 ) -> np.ndarray:
     """Per-plane colourings (n, h, w, c) made consistent between neighbouring planes.
@@ -249,14 +249,12 @@ def smooth_through_planes(
     linked to it on the planes above and below (edge-aware, aligned by ``shifts``) with their
     affinity: a static object keeps one colour through the stack (a smoothing over about
     ``1/√weight`` planes), while a voxel whose gray value changes between planes keeps its own.
-    ``weight`` may also be given per voxel (n, h, w).
     """
     n, h, w = L.shape
     W = volume_graph(L, labels, spacing=spacing, shifts=shifts, in_plane=False)
     flat = np.asarray(ab, np.float32).reshape(n * h * w, -1)
     none = np.zeros(n * h * w, bool)
-    pull = np.broadcast_to(np.asarray(weight, np.float64), L.shape).ravel()
-    return solve_soft(W, flat, none, prior=flat, prior_weight=pull, x0=flat, iterations=iterations).reshape(ab.shape)
+    return solve_soft(W, flat, none, prior=flat, prior_weight=np.full(n * h * w, weight), x0=flat, iterations=iterations).reshape(ab.shape)
 
 
 def _plane(labels: np.ndarray, k: int) -> np.ndarray:

@@ -264,13 +264,19 @@ def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, flow
 
 
 def _from_every_plane(volume: _Volume, data: tuple, references, solve: dict, flow, report, cancel) -> tuple[np.ndarray, Job]:
-    """Per-plane backends: every plane coloured, smoothed through the planes (and towards the
-    coloured neighbour volumes), then the hints imposed in 3D."""
+    """Per-plane backends: every plane coloured, smoothed through the planes, moved towards the
+    coloured neighbour volumes, then the hints imposed in 3D."""
     L, hint_ab, hint_mask, lab = data
     planes, job = _backend_planes(volume, range(len(L)), L.shape[1:], references, report, cancel)
     own = np.stack([planes[k] for k in range(len(L))])
-    prior, weight = (own, PLANE_WEIGHT) if flow is None else combine_priors((own, np.full(L.shape, PLANE_WEIGHT, np.float32)), flow)
-    ab = smooth_through_planes(L, prior, lab, weight=weight, spacing=solve["spacing"], shifts=solve["shifts"])
+    ab = smooth_through_planes(L, own, lab, weight=PLANE_WEIGHT, spacing=solve["spacing"], shifts=solve["shifts"])
+    if flow is not None:
+        # the neighbours' colours as a correction spread in 3D (in-plane edges too): a voxel whose
+        # gray value changed since the neighbour (weight ~0) takes its surroundings' correction
+        # instead of falling back to its own plane's colour, which ignores the hints
+        residual = (flow[0] - ab).astype(np.float32)
+        none = np.zeros(L.shape, bool)
+        ab = ab + propagate_volume(L, np.zeros_like(residual), none, lab, prior=residual, prior_weight=flow[1], **solve)
     start, end = PHASES
     report(start + (end - start) * 0.9, "hints through the stack")
     mask = hint_mask > 0
