@@ -2,12 +2,13 @@
 
 The working resolution of a volume keeps at most a budget of voxels, but a plane is never worked
 below the smallest working size: past about ``budget / smallest plane`` planes (1 500 for the
-defaults) the 3D graph would grow with the depth. Such a volume is solved on every s-th plane
-(the first and last ones and every hinted plane included, :func:`solved_planes`) and the planes
-in between get their a*b* by linear interpolation along the stack between the two nearest solved
-planes (:meth:`SolvedVolume.at`), following the drift between them when the planes are aligned.
-Linear rather than nearest: nearest would hold a colour for s/2 planes and then jump (flicker
-between consecutive planes at every switch), while linear interpolation changes it gradually, and
+defaults) the 3D graph would grow with the depth. Such a volume is solved on planes spread evenly
+through it, the first, the last and every hinted plane included (:func:`solved_planes`), and the
+planes in between get their a*b* by linear interpolation along the stack between the two nearest
+solved planes (:meth:`SolvedVolume.at`), following the drift between them when the planes are
+aligned. Linear rather than nearest: nearest would hold a colour for half a gap and then jump
+(flicker between consecutive planes at every switch), while linear interpolation changes it
+gradually, and
 the write stage refines each plane and upsamples it with the plane's own L* (guided), which
 puts the borders back where that plane has them.
 """
@@ -23,23 +24,25 @@ from scipy import ndimage
 def solved_planes(n: int, plane_voxels: int, hinted: list[int], budget: int) -> list[int]:
     """The planes (sorted numbers in ``range(n)``) a volume of ``n`` planes is solved on.
 
-    All of them when they fit in ``budget`` voxels; else every s-th plane with the first and the
-    last, plus the hinted planes, with the smallest stride s that keeps them within the budget
-    (at least two planes). If even the hinted planes do not fit, an evenly spread choice of them
-    is kept: the write stage still meets every plane's hints (refinement), in 2D.
+    All of them when they fit in ``budget`` voxels; else the hinted planes and, filling the rest
+    of the budget, planes evenly spread from the first to the last (at least two planes in all).
+    If even the hinted planes do not fit, an evenly spread choice of them is kept: the write
+    stage still meets every plane's hints (refinement), in 2D.
     """
     fit = max(budget // max(plane_voxels, 1), 2)
     if n <= fit:
         return list(range(n))
     hinted = sorted(set(hinted))
     if len(hinted) > fit - 2:
-        hinted = [hinted[i] for i in np.round(np.linspace(0, len(hinted) - 1, max(fit - 2, 0))).astype(int)] if fit > 2 else []
-    stride = max(2, int(np.ceil((n - 1) / max(fit - 2 - len(hinted), 1))))
-    while True:
-        chosen = sorted(set(range(0, n, stride)) | {n - 1} | set(hinted))
-        if len(chosen) <= fit:
-            return chosen
-        stride += 1
+        hinted = [hinted[i] for i in _spread(len(hinted), fit - 2)]
+    return sorted(set(_spread(n, fit - len(hinted))) | set(hinted))
+
+
+def _spread(n: int, count: int) -> list[int]:
+    """``count`` numbers in ``range(n)`` evenly spread, the first and the last included (count ≤ n)."""
+    if count <= 0:
+        return []
+    return [int(i) for i in np.unique(np.round(np.linspace(0, n - 1, count)).astype(int))]
 
 
 @dataclass
