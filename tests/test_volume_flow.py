@@ -169,3 +169,15 @@ def test_a_stack_deeper_than_the_budget_is_solved_on_a_subset_of_its_planes(monk
         got = image_to_lab(rgb[k][box])[..., 1:]
         want = image_to_lab(compose(to_lightness(v.image[k][box]), np.broadcast_to(np.float32(h.ab), (*got.shape[:2], 2))))[..., 1:]
         assert np.median(np.hypot(*np.moveaxis(got - want, -1, 0))) < 3
+
+
+def test_a_tiff_output_gets_its_pages_in_order_when_later_time_points_finish_first(tmp_path):
+    import tifffile
+
+    image, labels = _time_series(3, (3, 48, 48), step=1)
+    hints = list(_on(region_hints(labels[2], 1), (2, 1)).values())  # t = 2 is coloured first
+    expected = colorize_stack(image, "propagate", hints).image
+    result = colorize_stack(image, "propagate", hints, out=tmp_path / "out.tif")
+    np.testing.assert_array_equal(result.image, expected)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif").reshape(expected.shape), expected)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]  # the planes kept aside are gone

@@ -199,7 +199,7 @@ def open_stack_output(out, shape: tuple[int, ...], pixel_size: tuple[float, floa
         return rgb[None], {index: rgb[index] for index in planes}
     if isinstance(out, (str, Path)):
         pages = _TiffPages(out, want, pixel_size)
-        return pages, {index: pages for index in planes}
+        return pages, {index: _TiffPlane(pages, index) for index in planes}
     got = tuple(np.shape(out))
     if got not in (want, (1, *want)):
         raise SemcolorError(f"out must have shape {want} (the stack's plus RGB); got {got}")
@@ -218,10 +218,12 @@ def finish_stack_output(result):
 
 
 class _TiffPages:
-    """A stack written to a TIFF file one RGB page per plane, in order, as each plane is finished.
+    """A stack written to a TIFF file one RGB page per plane, in order, as the planes are finished.
 
-    Every plane's target is this object: rows go into a one-plane buffer, and a full buffer is
-    appended to the file as the next page, with the pixel size (y, x, metres) if given.
+    Each plane's target is a :class:`_TiffPlane`; a finished plane is appended to the file as the
+    next page, with the pixel size (y, x, metres) if given. Planes finished ahead of their turn
+    (the volumes of a time series are coloured outwards from the hinted one) wait in a temporary
+    file next to the output until the pages before them are written: nothing waits in memory.
     """
 
     dtype = np.dtype(np.uint8)
@@ -235,25 +237,67 @@ class _TiffPages:
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise SemcolorError(f"cannot write {path.name} plane by plane: give an output ending in .tif or .tiff")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.shape, self.count = path, shape[-3:], int(np.prod(shape[:-3]))
+        self.path, self.shape, self.whole = path, shape[-3:], shape
         self.writer = tifffile.TiffWriter(path, bigtiff=int(np.prod(shape)) > 2**31)
-        self.buffer = np.zeros(self.shape, np.uint8)
-        self.rows = 0
         self.resolution = tiff_resolution(pixel_size)
+        self.order = list(np.ndindex(*shape[:-3]))
+        self.written = 0
+        self.waiting: dict[tuple[int, ...], Path] = {}
+        self.spill: Path | None = None
 
-    def __setitem__(self, rows: slice, block: np.ndarray) -> None:
-        self.buffer[rows] = block
-        self.rows += rows.stop - rows.start
-        if self.rows >= self.shape[0]:
-            self.writer.write(self.buffer, photometric="rgb", contiguous=True, **self.resolution)
-            self.rows = 0
+    def finished(self, index: tuple[int, ...], plane: np.ndarray) -> None:
+        """Plane ``index`` is complete: appended if it is the next page (with any waiting planes
+        that follow it), else kept aside until it is."""
+        if index != self.order[self.written]:
+            if self.spill is None:
+                import tempfile
+
+                self.spill = Path(tempfile.mkdtemp(prefix=f".{self.path.stem}-", dir=self.path.parent))
+            self.waiting[index] = self.spill / ("_".join(map(str, index)) + ".npy")
+            np.save(self.waiting[index], plane)
+            return
+        self._append(plane)
+        while self.written < len(self.order) and self.order[self.written] in self.waiting:
+            kept = self.waiting.pop(self.order[self.written])
+            self._append(np.load(kept))
+            kept.unlink()
+
+    def _append(self, plane: np.ndarray) -> None:
+        self.writer.write(plane, photometric="rgb", contiguous=True, **self.resolution)
+        self.written += 1
 
     def close(self) -> np.ndarray:
-        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3)."""
+        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3) (the pages of a
+        stack with several leading axes are read back in the stack's shape, not as one series)."""
+        import shutil
+
         import tifffile
 
         self.writer.close()
-        return tifffile.memmap(self.path, mode="r")
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
+        mapped = tifffile.memmap(self.path, mode="r")
+        return mapped.reshape(self.whole) if mapped.size == int(np.prod(self.whole)) else mapped  # all pages, or a cancelled run's
+
+
+class _TiffPlane:
+    """One plane of a :class:`_TiffPages` output: rows go into a one-plane buffer, handed over when full."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, pages: _TiffPages, index: tuple[int, ...]):
+        self.pages, self.index, self.shape = pages, index, pages.shape
+        self.buffer: np.ndarray | None = None
+        self.rows = 0
+
+    def __setitem__(self, rows: slice, block: np.ndarray) -> None:
+        if self.buffer is None:
+            self.buffer = np.zeros(self.shape, np.uint8)
+        self.buffer[rows] = block
+        self.rows += rows.stop - rows.start
+        if self.rows >= self.shape[0]:
+            self.pages.finished(self.index, self.buffer)
+            self.buffer, self.rows = None, 0
 
 
 class _PlaneRows:
