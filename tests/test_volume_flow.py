@@ -181,3 +181,14 @@ def test_a_tiff_output_gets_its_pages_in_order_when_later_time_points_finish_fir
     np.testing.assert_array_equal(result.image, expected)
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif").reshape(expected.shape), expected)
     assert [p.name for p in tmp_path.iterdir()] == ["out.tif"]  # the planes kept aside are gone
+
+
+def test_axes_outside_t_hold_independent_series(series):
+    image, labels = series
+    stack = np.stack([image[:3, :4], image[:3, 4:]])  # (2, 3, 4, 96, 96): two series of three time points
+    first = _on(region_hints(labels[0], 1), (0, 0, 1))
+    second = _on(region_hints(labels[2], 5, seed=1), (1, 2, 1))  # other colours, on the last time point
+    rgb = colorize_stack(stack, "propagate", [*first.values(), *second.values()]).image
+    for t in range(3):
+        assert np.nanmean(regions_right(rgb[0, t, 1:2], labels[t, 1:2], first, erode=2)) >= 0.8
+        assert np.nanmean(regions_right(rgb[1, t, 1:2], labels[t, 5:6], second, erode=2)) >= 0.8
