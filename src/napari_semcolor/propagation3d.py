@@ -65,7 +65,8 @@ def volume_graph(
     labels : (h, w) or (n, h, w) int, optional
         Voxels in different regions get affinity 0 (2D labels: the same regions on every plane).
     spacing : (sz, sy, sx)
-        Voxel size of this grid (any unit, the same for all three).
+        Voxel size of this grid (any unit, the same for all three); ``sz`` may also be the
+        (n − 1,) gaps between consecutive planes (a stack solved on a subset of its planes).
     shifts : (n − 1, 2) float, optional
         Drift between consecutive planes (:func:`plane_shifts`), in pixels of this grid.
     smooth : float
@@ -92,12 +93,13 @@ def volume_graph(
         return W
     z_links = [_z_links(Ls[k], Ls[k + 1], shifts[k]) for k in range(n - 1)]
     sigma_z = max(_robust_sigma([max(links, key=lambda link: link[2])[3] for links in z_links if links]), sigma_xy)
-    z_weight = min(float(np.mean(spacing[1:])) / float(spacing[0]), MAX_Z_WEIGHT)
+    gaps = np.broadcast_to(np.asarray(spacing[0], np.float64), (n - 1,))
+    z_weight = np.minimum(float(np.mean(spacing[1:])) / gaps, MAX_Z_WEIGHT)
     idx = np.arange(h * w).reshape(h, w)
     rows, cols, vals = [], [], []
     for k, links in enumerate(z_links):
         for src, dst, share, d in links:
-            wgt = share * z_weight * np.exp(-(d**2) / (2 * sigma_z**2))
+            wgt = share * float(z_weight[k]) * np.exp(-(d**2) / (2 * sigma_z**2))
             if lab is not None:
                 wgt = np.where(lab[k][src] == lab[k + 1][dst], wgt, 0)
             rows.append(idx[src].ravel() + k * h * w)
@@ -265,7 +267,7 @@ def _per_plane(labels: np.ndarray, f) -> np.ndarray:
 
 def propagate_stack(
     L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *,
-    key_weight: float = KEY_WEIGHT, **kwargs,
+    key_weight: float = KEY_WEIGHT, prior: np.ndarray | None = None, prior_weight: np.ndarray | None = None, **kwargs,
 ) -> np.ndarray:
     """:func:`propagate_volume` of hints, each first spread over its own plane.
 
@@ -274,15 +276,38 @@ def propagate_stack(
     fills an object through the planes. Each hinted plane is therefore coloured first
     (:func:`~napari_semcolor.propagation.propagate` in 2D) and its whole colouring is a soft
     data term (``key_weight``) of the 3D solve: every voxel of an object on that plane pulls the
-    object's voxels on the planes around it. Keyword arguments are those of :func:`propagate_volume`.
+    object's voxels on the planes around it. A ``prior`` given (e.g. a neighbouring volume's
+    colouring) is added to these soft terms (:func:`combine_priors`). Keyword arguments are those
+    of :func:`propagate_volume`.
     """
     from napari_semcolor.propagation import propagate
 
     mask = np.asarray(mask) > 0
-    prior = np.zeros(values.shape, np.float32)
+    own = np.zeros(values.shape, np.float32)
     weight = np.zeros(L.shape, np.float32)
     for k in np.flatnonzero(mask.reshape(len(mask), -1).any(axis=1)):
         check_cancel(kwargs.get("cancel"))
-        prior[k] = propagate(L[k], values[k], mask[k], None if labels is None else _plane(labels, k))
+        own[k] = propagate(L[k], values[k], mask[k], None if labels is None else _plane(labels, k))
         weight[k] = key_weight
-    return propagate_volume(L, values, mask, labels, prior=prior, prior_weight=weight, **kwargs)
+    if prior is not None and prior_weight is not None:
+        own, weight = combine_priors((own, weight), (prior, prior_weight))
+    return propagate_volume(L, values, mask, labels, prior=own, prior_weight=weight, **kwargs)
+
+
+def combine_priors(*terms: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One soft data term equal to several: ``Σ λᵢ (x − pᵢ)²`` is ``(Σ λᵢ)(x − Σ λᵢ pᵢ / Σ λᵢ)²``
+    up to a constant. Each term is (prior (n, h, w, c), weight (n, h, w)); returns the same."""
+    weight = sum(np.asarray(w, np.float32) for _, w in terms)
+    pulled = sum(np.asarray(w, np.float32)[..., None] * p for p, w in terms)
+    return (pulled / np.maximum(weight, 1e-12)[..., None]).astype(np.float32), weight.astype(np.float32)
+
+
+def linked_weight(L: np.ndarray, other: np.ndarray, *, link: float, smooth: float = 1.0, sigma_floor: float = 1.0) -> np.ndarray:
+    """(n, h, w) weights of links from every voxel of ``L`` to the same voxel of ``other`` (an
+    aligned neighbouring volume, e.g. the next time point): ``link · exp(−ΔL² / 2σ²)``, the form
+    and robust σ of the z-links of :func:`volume_graph`, so colour crosses where the gray value
+    holds and stops where it changes. ``link`` plays the z-links' ``pixel size / spacing``."""
+    Ls, Lo = (ndimage.gaussian_filter(np.asarray(x, np.float32), (0, smooth, smooth)) for x in (L, other))
+    d = Lo - Ls
+    sigma = max(_robust_sigma([d]), float(np.median([noise_level(p) for p in Ls])), sigma_floor)
+    return (link * np.exp(-(d**2) / (2 * sigma**2))).astype(np.float32)

@@ -29,9 +29,13 @@ def colorize_stack(
     (:mod:`napari_semcolor.pipeline.volume`): ``propagate`` spreads the hints through the planes,
     edge-aware in 3D; the other backends colour each plane and their a*b* are made consistent
     between neighbouring planes (no flicker); ``diffusion`` colours its key planes and the rest
-    follows from them. Stacks with several leading axes (t, z, …) are coloured as one volume per
-    index of the outer axes, through the last one. ``through="planes"`` colours every plane on its
-    own with :func:`colorize` (a hint then applies to its own plane only).
+    follows from them. Stacks with several leading axes (t, z, …) are coloured one volume (the
+    last leading axis) at a time, and colour flows between the volumes along the axis just
+    outside them (t; axes further out are independent series): hints on one time point colour
+    every time point (:mod:`~napari_semcolor.pipeline.timeflow`). A volume too deep for the voxel
+    budget is solved on every s-th and every hinted plane and interpolated between them
+    (:mod:`~napari_semcolor.pipeline.deep`). ``through="planes"`` colours every plane on its own
+    with :func:`colorize` (a hint then applies to its own plane only).
 
     Input is read plane by plane (a memmap, dask or zarr stack stays lazy) and the result is
     written plane by plane (into ``out`` when given); progress is reported per plane and
@@ -53,11 +57,11 @@ def colorize_stack(
     through : {"stack", "planes"}
         Colour through the stack (default) or plane by plane.
     spacing : sequence of float, optional
-        Voxel size along every axis of ``image`` (a napari layer's ``scale``): thick planes couple
-        less than thin ones. Default: isotropic.
+        Voxel size along every axis of ``image`` (a napari layer's ``scale``): thick planes, and
+        distant time points, couple less than thin or close ones. Default: isotropic.
     align : bool or {"integer", "subpixel"}
-        Align consecutive planes (phase correlation) before linking them: for drifting stacks and
-        time series. True means "subpixel".
+        Align consecutive planes (phase correlation) before linking them, and consecutive
+        volumes along t: for drifting stacks and time series. True means "subpixel".
     out : array-like, str or Path, optional
         Where to write the result instead of a new in-memory array: a writable uint8 array of shape
         ``image.shape + (3,)`` (numpy memmap, zarr array, ``tifffile.memmap``), or a TIFF path
@@ -195,7 +199,7 @@ def open_stack_output(out, shape: tuple[int, ...], pixel_size: tuple[float, floa
         return rgb[None], {index: rgb[index] for index in planes}
     if isinstance(out, (str, Path)):
         pages = _TiffPages(out, want, pixel_size)
-        return pages, {index: pages for index in planes}
+        return pages, {index: _TiffPlane(pages, index) for index in planes}
     got = tuple(np.shape(out))
     if got not in (want, (1, *want)):
         raise SemcolorError(f"out must have shape {want} (the stack's plus RGB); got {got}")
@@ -214,10 +218,12 @@ def finish_stack_output(result):
 
 
 class _TiffPages:
-    """A stack written to a TIFF file one RGB page per plane, in order, as each plane is finished.
+    """A stack written to a TIFF file one RGB page per plane, in order, as the planes are finished.
 
-    Every plane's target is this object: rows go into a one-plane buffer, and a full buffer is
-    appended to the file as the next page, with the pixel size (y, x, metres) if given.
+    Each plane's target is a :class:`_TiffPlane`; a finished plane is appended to the file as the
+    next page, with the pixel size (y, x, metres) if given. Planes finished ahead of their turn
+    (the volumes of a time series are coloured outwards from the hinted one) wait in a temporary
+    file next to the output until the pages before them are written: nothing waits in memory.
     """
 
     dtype = np.dtype(np.uint8)
@@ -231,25 +237,67 @@ class _TiffPages:
         if path.suffix.lower() not in (".tif", ".tiff"):
             raise SemcolorError(f"cannot write {path.name} plane by plane: give an output ending in .tif or .tiff")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.shape, self.count = path, shape[-3:], int(np.prod(shape[:-3]))
+        self.path, self.shape, self.whole = path, shape[-3:], shape
         self.writer = tifffile.TiffWriter(path, bigtiff=int(np.prod(shape)) > 2**31)
-        self.buffer = np.zeros(self.shape, np.uint8)
-        self.rows = 0
         self.resolution = tiff_resolution(pixel_size)
+        self.order = list(np.ndindex(*shape[:-3]))
+        self.written = 0
+        self.waiting: dict[tuple[int, ...], Path] = {}
+        self.spill: Path | None = None
 
-    def __setitem__(self, rows: slice, block: np.ndarray) -> None:
-        self.buffer[rows] = block
-        self.rows += rows.stop - rows.start
-        if self.rows >= self.shape[0]:
-            self.writer.write(self.buffer, photometric="rgb", contiguous=True, **self.resolution)
-            self.rows = 0
+    def finished(self, index: tuple[int, ...], plane: np.ndarray) -> None:
+        """Plane ``index`` is complete: appended if it is the next page (with any waiting planes
+        that follow it), else kept aside until it is."""
+        if index != self.order[self.written]:
+            if self.spill is None:
+                import tempfile
+
+                self.spill = Path(tempfile.mkdtemp(prefix=f".{self.path.stem}-", dir=self.path.parent))
+            self.waiting[index] = self.spill / ("_".join(map(str, index)) + ".npy")
+            np.save(self.waiting[index], plane)
+            return
+        self._append(plane)
+        while self.written < len(self.order) and self.order[self.written] in self.waiting:
+            kept = self.waiting.pop(self.order[self.written])
+            self._append(np.load(kept))
+            kept.unlink()
+
+    def _append(self, plane: np.ndarray) -> None:
+        self.writer.write(plane, photometric="rgb", contiguous=True, **self.resolution)
+        self.written += 1
 
     def close(self) -> np.ndarray:
-        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3)."""
+        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3) (the pages of a
+        stack with several leading axes are read back in the stack's shape, not as one series)."""
+        import shutil
+
         import tifffile
 
         self.writer.close()
-        return tifffile.memmap(self.path, mode="r")
+        if self.spill is not None:
+            shutil.rmtree(self.spill, ignore_errors=True)
+        mapped = tifffile.memmap(self.path, mode="r")
+        return mapped.reshape(self.whole) if mapped.size == int(np.prod(self.whole)) else mapped  # all pages, or a cancelled run's
+
+
+class _TiffPlane:
+    """One plane of a :class:`_TiffPages` output: rows go into a one-plane buffer, handed over when full."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, pages: _TiffPages, index: tuple[int, ...]):
+        self.pages, self.index, self.shape = pages, index, pages.shape
+        self.buffer: np.ndarray | None = None
+        self.rows = 0
+
+    def __setitem__(self, rows: slice, block: np.ndarray) -> None:
+        if self.buffer is None:
+            self.buffer = np.zeros(self.shape, np.uint8)
+        self.buffer[rows] = block
+        self.rows += rows.stop - rows.start
+        if self.rows >= self.shape[0]:
+            self.pages.finished(self.index, self.buffer)
+            self.buffer, self.rows = None, 0
 
 
 class _PlaneRows:

@@ -30,15 +30,17 @@ from napari_semcolor.backends.base import Job
 from napari_semcolor.color import lightness_mapping
 from napari_semcolor.errors import check_cancel
 from napari_semcolor.pipeline import memory
+from napari_semcolor.pipeline.deep import SolvedVolume, solved_planes
 from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs
 from napari_semcolor.pipeline.params import MIN_WORKING_SIZE, RunParams, run_params
 from napari_semcolor.pipeline.propose import propose
 from napari_semcolor.pipeline.refine import refine
 from napari_semcolor.pipeline.runinfo import run_metadata
 from napari_semcolor.pipeline.stack import plane_of
+from napari_semcolor.pipeline.timeflow import Flow
 from napari_semcolor.pipeline.write import write_proposal
 from napari_semcolor.propagation import noise_level, propagate
-from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
+from napari_semcolor.propagation3d import combine_priors, plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
 from napari_semcolor.upsample import downsample, working_shape
 
 #: the volume's working resolution holds at most about this many voxels
@@ -70,7 +72,10 @@ def colorize_volume(
     """Colour ``stack`` (..., n, H, W) as volumes through its last leading axis into ``targets``.
 
     The arguments are :func:`~.stack.colorize_stack`'s, checked; ``by_plane`` maps every plane
-    index to its hints. Returns the first plane's run metadata.
+    index to its hints. With several leading axes, colour flows between the volumes along the
+    axis just outside them (:mod:`.timeflow`); a volume deeper than the voxel budget allows is
+    solved on a subset of its planes (:mod:`.deep`). Returns the run metadata of the first plane
+    of the first volume.
     """
     t0 = time.perf_counter()
     params, spec = run_params(backend, **kwargs)
@@ -79,19 +84,25 @@ def colorize_volume(
     params = _iteration_bound(params, spec, kwargs.get("options"))
     own = params.working_size or spec.working_size
     params = replace(params, working_size=volume_working_size(n, shape[-2:], own))
-    outer = list(np.ndindex(*shape[:-3]))
+    plane_voxels = int(np.prod(working_shape(shape[-2:], params.working_size)))
     # one intensity → L* map for the whole stack: a plane's own stretch would make the same
     # material differ in L* from plane to plane (float data, percentiles) and cut the z-edges
     to_L = lightness_mapping(_TallImage(stack), nan=params.nan, percentiles=params.percentiles, chunk_rows=memory.tile_rows(shape[-1]))
-    metadata = None
-    for o, head in enumerate(outer):
+    hinted = {index[:-1] for index, found in by_plane.items() if found}
+    flow = Flow(shape[:-3], hinted, spacing=spacing[-4] if len(shape) > 3 else 1.0, align=align)
+    metadata, first = None, None
+    for o, (head, sources) in enumerate(flow):
         planes = [(*head, k) for k in range(n)]
         volume = _Volume(stack, planes, labels, keep_gray, by_plane, params, spec, to_L)
         volume.own = replace(params, working_size=own)
-        part = lambda f, m, o=o: report((o + f) / len(outer), m)  # noqa: E731
-        ab, job = _volume_ab(volume, references, spacing[-3:], align, part, cancel)
-        md = _write_planes(volume, ab, job, targets, part, cancel)
-        metadata = metadata or md
+        volume.solved = solved_planes(n, plane_voxels, [k for k, index in enumerate(planes) if by_plane[index]], VOXEL_BUDGET)
+        part = lambda f, m, o=o: report((o + f) / len(flow), m)  # noqa: E731
+        follow = (lambda L, positions, pixel, sources=sources: flow.prior(sources, L, positions, pixel)) if sources else None
+        solved, job = _volume_ab(volume, references, spacing[-3:], align, part, cancel, follow)
+        md = _write_planes(volume, solved, job, targets, part, cancel)
+        flow.done(head, sources, solved)
+        if first is None or head < first:
+            metadata, first = md, head
     report(1.0, "done")
     return {**metadata, "seconds": round(time.perf_counter() - t0, 3)}
 
@@ -111,13 +122,15 @@ def _iteration_bound(params: RunParams, spec, options: dict | None) -> RunParams
 
 
 class _Volume:
-    """One volume's planes: their small working-resolution data, and their full inputs on demand."""
+    """One volume's planes: the working-resolution data of the planes it is solved on (``solved``,
+    all by default), and every plane's full inputs on demand."""
 
     def __init__(self, stack, planes: list, labels, keep_gray, by_plane: dict, params: RunParams, spec, to_L):
         self.stack, self.planes, self.labels, self.keep_gray = stack, planes, labels, keep_gray
         self.by_plane, self.params, self.spec, self.to_L = by_plane, params, spec, to_L
-        self.small: list[Inputs] = []
+        self.small: list[Inputs] = []  # one per solved plane
         self.own = params  # the backend's own working resolution for one plane (colorize_volume sets it)
+        self.solved = list(range(len(planes)))
 
     def inputs(self, k: int, params: RunParams | None = None) -> Inputs:
         """Plane ``k``'s checked inputs (reads the plane), at the volume's working resolution or ``params``'."""
@@ -127,19 +140,19 @@ class _Volume:
             params or self.params, self.spec, in_memory_output=False, to_L=self.to_L,
         )
 
-    def own_inputs(self, k: int) -> Inputs:
-        """Plane ``k``'s inputs at the backend's own working resolution (the plane as the backend
-        sees it in 2D); the volume's own when they are the same."""
+    def own_inputs(self, i: int) -> Inputs:
+        """The ``i``-th solved plane's inputs at the backend's own working resolution (the plane as
+        the backend sees it in 2D); the volume's own when they are the same."""
         if self.own.working_size == self.params.working_size:
-            return self.small[k]
-        return replace(self.inputs(k, self.own), image=None, labels=None, read_L=None, keep_gray=None)
+            return self.small[i]
+        return replace(self.inputs(self.solved[i], self.own), image=None, labels=None, read_L=None, keep_gray=None)
 
     def prepare(self, report, cancel) -> None:
-        """Every plane's working-resolution data, read one plane at a time (full-size parts dropped)."""
-        for k in range(len(self.planes)):
+        """The solved planes' working-resolution data, read one plane at a time (full-size parts dropped)."""
+        for i, k in enumerate(self.solved):
             check_cancel(cancel)
             self.small.append(replace(self.inputs(k), image=None, labels=None, read_L=None, keep_gray=None))
-            report(PHASES[0] * (k + 1) / len(self.planes), f"reading plane {k + 1}/{len(self.planes)}")
+            report(PHASES[0] * (i + 1) / len(self.solved), f"reading plane {k + 1}/{len(self.planes)}")
 
     def stacked(self, name: str) -> np.ndarray | None:
         values = [getattr(s, name) for s in self.small]
@@ -169,47 +182,102 @@ class _TallImage:
         return self[0 : self.shape[0]] if dtype is None else self[0 : self.shape[0]].astype(dtype)
 
 
-def _volume_ab(volume: _Volume, references, spacing, align, report, cancel) -> tuple[np.ndarray, Job]:
-    """(n, h, w, 2) a*b* of the whole volume at working resolution, and the first plane's Job."""
+def _volume_ab(volume: _Volume, references, spacing, align, report, cancel, follow=None) -> tuple[SolvedVolume, Job]:
+    """The volume's a*b* at working resolution on its solved planes, and the first plane's Job.
+
+    ``follow(L, positions, pixel)``, when given, is the soft prior of the volume's coloured
+    neighbours (:meth:`.timeflow.Flow.prior`).
+    """
     volume.prepare(report, cancel)
     params, spec = volume.params, volume.spec
     L, lab = volume.stacked("L_work"), volume.stacked("labels_work")
     hint_ab, hint_mask = volume.stacked("hint_ab"), volume.stacked("hint_mask")
     H, W = volume.small[0].shape
     h, w = L.shape[1:]
+    positions = volume.solved
+    gaps = spacing[0] if len(positions) == len(volume.planes) else spacing[0] * np.diff(positions).astype(np.float64)
     solve = {
-        "spacing": (spacing[0], spacing[1] * H / h, spacing[2] * W / w),
+        "spacing": (gaps, spacing[1] * H / h, spacing[2] * W / w),
         "shifts": plane_shifts(L, subpixel=align != "integer") if align else None,
         "cancel": cancel,
     }
+    flow = follow(L, positions, float(np.mean(solve["spacing"][1:]))) if follow else None
     start, end = PHASES
     report(start, "colouring through the stack")
-    model = get_backend(params.backend)
+    data = (L, hint_ab, hint_mask, lab)
     if params.backend == "propagate":
-        ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=lambda f: report(start + (end - start) * f, "propagating through the stack"), **solve)
-        job = Job(L=L[0], hint_ab=hint_ab[0], hint_mask=hint_mask[0], labels=None if lab is None else lab[0],
-                  references=dict(references or {}), options=params.options, seed=params.seed)
-        return ab, job
-    keys = _key_planes(hint_mask) if spec.proposals else range(len(L))
+        step = lambda f: report(start + (end - start) * f, "propagating through the stack")  # noqa: E731
+        ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=step, **_prior_kwargs(flow), **solve)
+        job = _job(data, references, params)
+    elif spec.proposals:
+        ab, job = _from_key_planes(volume, data, references, solve, flow, report, cancel)
+    else:
+        ab, job = _from_every_plane(volume, data, references, solve, flow, report, cancel)
+    return SolvedVolume(positions, ab, L, solve["shifts"]), job
+
+
+def _prior_kwargs(flow) -> dict:
+    return {} if flow is None else {"prior": flow[0], "prior_weight": flow[1]}
+
+
+def _job(data: tuple, references, params: RunParams) -> Job:
+    """The Job of the volume's first plane as a backend would have seen it (for the run's metadata)."""
+    L, hint_ab, hint_mask, lab = data
+    return Job(L=L[0], hint_ab=hint_ab[0], hint_mask=hint_mask[0], labels=None if lab is None else lab[0],
+               references=dict(references or {}), options=params.options, seed=params.seed)
+
+
+def _backend_planes(volume: _Volume, keys, shape: tuple[int, int], references, report, cancel) -> tuple[dict, Job | None]:
+    """{solved plane i: a*b* (h, w, 2) at the volume's working resolution} of the backend's
+    colouring of the planes ``keys``, each at the backend's own resolution; and the first Job."""
+    start, end = PHASES
+    model = get_backend(volume.params.backend)
     planes, job = {}, None
     for i, k in enumerate(keys):
         step = lambda f, m, i=i: report(start + (end - start) * 0.8 * (i + f) / len(keys), f"plane {keys[i] + 1}: {m}")  # noqa: E731
         own = volume.own_inputs(k)
-        got, first = propose(model, own, volume.own, spec, references, step, cancel)
-        got = got if own.work == (h, w) else downsample(got[0], (h, w))[None]
+        got, first = propose(model, own, volume.own, volume.spec, references, step, cancel)
+        got = got if own.work == shape else downsample(got[0], shape)[None]
         planes[k], job = got[0], job or first
-    if spec.proposals:  # the key planes' colourings are the volume's, the rest follows through the stack
-        prior = np.zeros(L.shape + (2,), np.float32)
-        weight = np.zeros(L.shape, np.float32)
-        mask = hint_mask > 0
-        for k, ab_k in planes.items():
-            if mask[k].any():  # a key plane meets its hints as in 2D (refine), each region shifted as a whole
-                local = _local_colour(ab_k[None], L[k : k + 1], mask[k : k + 1], None if lab is None else lab[k : k + 1])[0]
-                residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
-                ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
-            prior[k], weight[k] = ab_k, 1.0
-        return propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve), job
-    ab = smooth_through_planes(L, np.stack([planes[k] for k in range(len(L))]), lab, weight=PLANE_WEIGHT, spacing=solve["spacing"], shifts=solve["shifts"])
+    return planes, job
+
+
+def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, flow, report, cancel) -> tuple[np.ndarray, Job]:
+    """Backends with several proposals: the key planes' colourings are the volume's, the rest
+    follows through the stack (a volume without hints that follows its neighbours has no key planes)."""
+    L, hint_ab, hint_mask, lab = data
+    mask = hint_mask > 0
+    keys = [] if flow is not None and not mask.any() else _key_planes(hint_mask)
+    planes, job = _backend_planes(volume, keys, L.shape[1:], references, report, cancel)
+    prior = np.zeros(L.shape + (2,), np.float32)
+    weight = np.zeros(L.shape, np.float32)
+    for k, ab_k in planes.items():
+        if mask[k].any():  # a key plane meets its hints as in 2D (refine), each region shifted as a whole
+            local = _local_colour(ab_k[None], L[k : k + 1], mask[k : k + 1], None if lab is None else lab[k : k + 1])[0]
+            residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
+            ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
+        prior[k], weight[k] = ab_k, 1.0
+    if flow is not None:
+        prior, weight = combine_priors((prior, weight), flow)
+    ab = propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve)
+    return ab, job or _job(data, references, volume.params)
+
+
+def _from_every_plane(volume: _Volume, data: tuple, references, solve: dict, flow, report, cancel) -> tuple[np.ndarray, Job]:
+    """Per-plane backends: every plane coloured, smoothed through the planes, moved towards the
+    coloured neighbour volumes, then the hints imposed in 3D."""
+    L, hint_ab, hint_mask, lab = data
+    planes, job = _backend_planes(volume, range(len(L)), L.shape[1:], references, report, cancel)
+    own = np.stack([planes[k] for k in range(len(L))])
+    ab = smooth_through_planes(L, own, lab, weight=PLANE_WEIGHT, spacing=solve["spacing"], shifts=solve["shifts"])
+    if flow is not None:
+        # the neighbours' colours as a correction spread in 3D (in-plane edges too): a voxel whose
+        # gray value changed since the neighbour (weight ~0) takes its surroundings' correction
+        # instead of falling back to its own plane's colour, which ignores the hints
+        residual = (flow[0] - ab).astype(np.float32)
+        none = np.zeros(L.shape, bool)
+        ab = ab + propagate_volume(L, np.zeros_like(residual), none, lab, prior=residual, prior_weight=flow[1], **solve)
+    start, end = PHASES
     report(start + (end - start) * 0.9, "hints through the stack")
     mask = hint_mask > 0
     if mask.any():  # the hints, imposed in 3D: the residual at hint voxels spread edge-aware
@@ -258,7 +326,7 @@ def _key_planes(hint_mask: np.ndarray) -> list[int]:
     return [int(k) for k in hinted]
 
 
-def _write_planes(volume: _Volume, ab: np.ndarray, job: Job, targets: dict, report, cancel) -> dict:
+def _write_planes(volume: _Volume, solved: SolvedVolume, job: Job, targets: dict, report, cancel) -> dict:
     """Refine and write every plane at full resolution; returns the first plane's metadata."""
     start, n = PHASES[1], len(volume.planes)
     metadata = None
@@ -268,7 +336,7 @@ def _write_planes(volume: _Volume, ab: np.ndarray, job: Job, targets: dict, repo
         message = f"writing plane {k + 1}/{n}"
         report(start + (1 - start) * k / n, message)
         write_proposal(
-            refine(ab[k], inputs, volume.params), inputs, targets[index], cancel=cancel,
+            refine(solved.at(k)[0], inputs, volume.params), inputs, targets[index], cancel=cancel,
             progress=lambda f, k=k, message=message: report(start + (1 - start) * (k + f) / n, message),
         )
         if metadata is None:

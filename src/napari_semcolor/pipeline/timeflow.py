@@ -1,0 +1,116 @@
+"""Colour flowing between volumes along the axis outside them (t of a (t, z, H, W) stack).
+
+A stack with several leading axes is coloured one volume (the last leading axis) at a time. The
+volumes of one series along the axis just outside them (t) are coloured in order of their
+distance along t to the nearest hinted volume (:class:`Flow`), and each one is pulled towards
+its already-coloured neighbours on the side of that hinted volume: at every voxel, a soft prior
+equal to the neighbour's a*b* at the same voxel (after aligning the two volumes when asked),
+weighted edge-aware by how alike the two voxels' L* are (:func:`time_prior`). That is the link a
+z-edge makes between planes, with the neighbour held fixed: colour follows a static or slowly
+moving object through time and stops where the gray value changes. Axes further out (a
+(c, t, z, H, W) stack) hold independent series.
+
+A hinted volume is at distance 0: it is coloured from its own hints alone, as a single volume
+is, and the volumes between two hinted ones follow the nearer one. Hints on a later time point
+therefore replace the flow there rather than correct it: they should cover every region wanted
+on that time point.
+
+Only the working-resolution a*b* and L* of the volumes that a volume still to come will use as
+a neighbour are kept (the front of the flow, about two volumes per hinted time point), never
+the whole series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from napari_semcolor.pipeline.deep import SolvedVolume, moved
+from napari_semcolor.propagation3d import MAX_Z_WEIGHT, combine_priors, linked_weight, plane_shifts
+
+#: at most this many planes are phase-correlated to find the drift between two volumes
+ALIGN_PLANES = 16
+
+
+def flow_order(lead_shape: tuple[int, ...], hinted: set) -> list[tuple[tuple[int, ...], list[tuple[int, ...]]]]:
+    """(volume index, its neighbours to follow) for every volume of a stack, in colouring order.
+
+    ``lead_shape`` is the stack's shape without the planes' axes and without the volume axis
+    (``()`` for a single volume); ``hinted`` holds the indices of the volumes with hints. Along
+    the last axis of ``lead_shape`` volumes come in order of their distance to the nearest
+    hinted one (from the first one when none is hinted) and follow their neighbours one step
+    closer to it.
+    """
+    if not lead_shape:
+        return [((), [])]
+    order = []
+    T = lead_shape[-1]
+    for group in np.ndindex(*lead_shape[:-1]):
+        sources = [t for t in range(T) if (*group, t) in hinted] or [0]
+        distance = np.min(np.abs(np.arange(T)[:, None] - np.asarray(sources)[None]), axis=1)
+        for t in sorted(range(T), key=lambda t: (distance[t], t)):
+            near = [u for u in (t - 1, t + 1) if 0 <= u < T and distance[u] == distance[t] - 1]
+            order.append(((*group, t), [(*group, u) for u in near]))
+    return order
+
+
+class Flow:
+    """The colouring order of a stack's volumes and the neighbours' colourings still needed.
+
+    Iterate it for (volume index, neighbours to follow); hand each finished volume to
+    :meth:`done`. ``held`` maps the volume indices kept to their :class:`SolvedVolume`.
+    """
+
+    def __init__(self, lead_shape: tuple[int, ...], hinted: set, *, spacing: float = 1.0, align: bool | str = False):
+        self.order = flow_order(lead_shape, hinted)
+        self.spacing, self.align = spacing, align
+        self.users: dict = {}
+        for index, sources in self.order:
+            for s in sources:
+                self.users.setdefault(s, set()).add(index)
+        self.held: dict[tuple[int, ...], SolvedVolume] = {}
+
+    def __iter__(self) -> Iterator[tuple[tuple[int, ...], list[tuple[int, ...]]]]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def done(self, index: tuple[int, ...], sources: list[tuple[int, ...]], solved: SolvedVolume) -> None:
+        """Volume ``index`` is coloured: keep it if a volume to come follows it, drop the
+        neighbours it followed once no other volume needs them."""
+        if self.users.get(index):
+            self.held[index] = solved
+        for s in sources:
+            self.users[s].discard(index)
+            if not self.users[s]:
+                self.held.pop(s, None)
+
+    def prior(self, sources: list[tuple[int, ...]], L: np.ndarray, positions: list[int], pixel: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The soft prior (a*b* (n, h, w, 2), weight (n, h, w)) on the planes ``positions`` of a
+        volume of L* ``L`` from its coloured neighbours ``sources`` (None without any);
+        ``pixel`` is the working pixel size, in the unit of the ``spacing`` between volumes."""
+        terms = [time_prior(self.held[s], L, positions, min(pixel / self.spacing, MAX_Z_WEIGHT), self.align) for s in sources]
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else combine_priors(*terms)
+
+
+def time_prior(neighbour: SolvedVolume, L: np.ndarray, positions: list[int], link: float, align: bool | str) -> tuple[np.ndarray, np.ndarray]:
+    """The pull of a coloured ``neighbour`` volume on the planes ``positions`` of a volume of L* ``L``:
+    its a*b* at the same voxels (moved by the drift between the volumes when ``align``), with
+    :func:`~napari_semcolor.propagation3d.linked_weight` of the two L*."""
+    ab, Lo = (np.stack(x) for x in zip(*(neighbour.at(k) for k in positions)))
+    if align:
+        d = volume_shift(Lo, L, subpixel=align != "integer")
+        ab = np.stack([moved(p, d) for p in ab])
+        Lo = np.stack([moved(p, d) for p in Lo])
+    return ab, linked_weight(L, Lo, link=link)
+
+
+def volume_shift(before: np.ndarray, after: np.ndarray, *, subpixel: bool = True) -> np.ndarray:
+    """(dy, dx) drift of a volume's content from ``before`` to ``after`` (n, h, w): the median of the
+    planes' phase correlations (at most :data:`ALIGN_PLANES` of them, evenly spread)."""
+    picks = np.unique(np.round(np.linspace(0, len(after) - 1, min(len(after), ALIGN_PLANES))).astype(int))
+    return np.median([plane_shifts(np.stack([before[k], after[k]]), subpixel=subpixel)[0] for k in picks], axis=0)
