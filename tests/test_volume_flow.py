@@ -62,6 +62,8 @@ def test_a_time_point_with_its_own_hints_meets_them(series):
     rgb = colorize_stack(image, "propagate", [*_on(hints, (0, 4)).values(), other]).image
     assert regions_right(rgb[3, 4:5], labels[3, 4:5], {i: other}, erode=2) == [1.0]
     assert regions_right(rgb[0, 4:5], labels[0, 4:5], {i: hints[i]}, erode=2) == [1.0]
+    rest = {j: h for j, h in hints.items() if j != i}  # one hint corrects one region: the others keep t = 0's colours
+    assert np.nanmin(regions_right(rgb[3, 3:6], labels[3, 3:6], rest, erode=2)) >= 0.9
 
 
 def test_aligned_time_points_follow_a_drifting_scene():
@@ -114,15 +116,16 @@ def test_progress_and_cancel_through_time_points(series):
         colorize_stack(image[:3, 3:6], "propagate", hints, progress=progress, cancel=cancel)
 
 
-def test_flow_order_keeps_only_the_front():
-    assert flow_order((), set()) == [((), [])]
-    order = flow_order((2, 5), {(0, 2), (1, 4)})
+def test_flow_order_starts_at_the_most_hinted_volume_and_keeps_only_the_front():
+    assert flow_order((), {}) == [((), [])]
+    order = flow_order((2, 5), {(0, 2): 9, (1, 4): 9})
     assert [i for i, _ in order[:5]] == [(0, 2), (0, 1), (0, 3), (0, 0), (0, 4)]
     assert dict(order)[(0, 1)] == [(0, 2)] and dict(order)[(0, 0)] == [(0, 1)]
     assert [i for i, _ in order[5:]] == [(1, 4), (1, 3), (1, 2), (1, 1), (1, 0)]  # another series: its own hint
-    assert dict(flow_order((5,), {(0,), (4,)}))[(2,)] == [(1,), (3,)]  # between two hinted: follows both
-    assert [i for i, _ in flow_order((3,), set())] == [(0,), (1,), (2,)]  # none hinted: from the first
-    flow = Flow((6,), {(2,)})
+    corrected = dict(flow_order((5,), {(0,): 90, (4,): 9}))  # t = 4 corrects what flowed in from t = 0
+    assert corrected[(0,)] == [] and corrected[(4,)] == [(3,)] and corrected[(2,)] == [(1,)]
+    assert [i for i, _ in flow_order((3,), {})] == [(0,), (1,), (2,)]  # none hinted: from the first
+    flow = Flow((6,), {(2,): 1})
     solved = SolvedVolume([0], np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2)))
     held = []
     for index, sources in flow:

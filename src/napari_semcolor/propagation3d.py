@@ -267,7 +267,7 @@ def _per_plane(labels: np.ndarray, f) -> np.ndarray:
 
 def propagate_stack(
     L: np.ndarray, values: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None, *,
-    key_weight: float = KEY_WEIGHT, prior: np.ndarray | None = None, prior_weight: np.ndarray | None = None, **kwargs,
+    key_weight: float = KEY_WEIGHT, **kwargs,
 ) -> np.ndarray:
     """:func:`propagate_volume` of hints, each first spread over its own plane.
 
@@ -276,30 +276,18 @@ def propagate_stack(
     fills an object through the planes. Each hinted plane is therefore coloured first
     (:func:`~napari_semcolor.propagation.propagate` in 2D) and its whole colouring is a soft
     data term (``key_weight``) of the 3D solve: every voxel of an object on that plane pulls the
-    object's voxels on the planes around it. A ``prior`` given (e.g. a neighbouring volume's
-    colouring) is added to these soft terms (:func:`combine_priors`). Keyword arguments are those
-    of :func:`propagate_volume`.
+    object's voxels on the planes around it. Keyword arguments are those of :func:`propagate_volume`.
     """
     from napari_semcolor.propagation import propagate
 
     mask = np.asarray(mask) > 0
-    own = np.zeros(values.shape, np.float32)
+    prior = np.zeros(values.shape, np.float32)
     weight = np.zeros(L.shape, np.float32)
     for k in np.flatnonzero(mask.reshape(len(mask), -1).any(axis=1)):
         check_cancel(kwargs.get("cancel"))
-        own[k] = propagate(L[k], values[k], mask[k], None if labels is None else _plane(labels, k))
+        prior[k] = propagate(L[k], values[k], mask[k], None if labels is None else _plane(labels, k))
         weight[k] = key_weight
-    if prior is not None and prior_weight is not None:
-        own, weight = combine_priors((own, weight), (prior, prior_weight))
-    return propagate_volume(L, values, mask, labels, prior=own, prior_weight=weight, **kwargs)
-
-
-def combine_priors(*terms: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """One soft data term equal to several: ``Σ λᵢ (x − pᵢ)²`` is ``(Σ λᵢ)(x − Σ λᵢ pᵢ / Σ λᵢ)²``
-    up to a constant. Each term is (prior (n, h, w, c), weight (n, h, w)); returns the same."""
-    weight = sum(np.asarray(w, np.float32) for _, w in terms)
-    pulled = sum(np.asarray(w, np.float32)[..., None] * p for p, w in terms)
-    return (pulled / np.maximum(weight, 1e-12)[..., None]).astype(np.float32), weight.astype(np.float32)
+    return propagate_volume(L, values, mask, labels, prior=prior, prior_weight=weight, **kwargs)
 
 
 def linked_weight(L: np.ndarray, other: np.ndarray, *, link: float, smooth: float = 1.0, sigma_floor: float = 1.0) -> np.ndarray:

@@ -10,13 +10,15 @@ z-edge makes between planes, with the neighbour held fixed: colour follows a sta
 moving object through time and stops where the gray value changes. Axes further out (a
 (c, t, z, H, W) stack) hold independent series.
 
-A hinted volume is at distance 0: it is coloured from its own hints alone, as a single volume
-is, and the volumes between two hinted ones follow the nearer one. Hints on a later time point
-therefore replace the flow there rather than correct it: they should cover every region wanted
-on that time point.
+The flow starts at the volume with the most hints of its series (the first one if none has
+any; the earliest of equals) and runs out from it both ways, each volume following its neighbour
+one step closer to that start. Hints on any other volume correct the colours it received there
+(:func:`~napari_semcolor.pipeline.volume.colorize_volume`), like hints on a backend's colouring
+in 2D: a recoloured region changes, the others keep the colours that flowed in, and the change
+goes on flowing away from the start (not back towards it).
 
 Only the working-resolution a*b* and L* of the volumes that a volume still to come will use as
-a neighbour are kept (the front of the flow, about two volumes per hinted time point), never
+a neighbour are kept (the front of the flow: at most one volume on each side of its start), never
 the whole series.
 """
 
@@ -27,30 +29,29 @@ from collections.abc import Iterator
 import numpy as np
 
 from napari_semcolor.pipeline.deep import SolvedVolume, moved
-from napari_semcolor.propagation3d import MAX_Z_WEIGHT, combine_priors, linked_weight, plane_shifts
+from napari_semcolor.propagation3d import MAX_Z_WEIGHT, linked_weight, plane_shifts
 
 #: at most this many planes are phase-correlated to find the drift between two volumes
 ALIGN_PLANES = 16
 
 
-def flow_order(lead_shape: tuple[int, ...], hinted: set) -> list[tuple[tuple[int, ...], list[tuple[int, ...]]]]:
+def flow_order(lead_shape: tuple[int, ...], hinted: dict) -> list[tuple[tuple[int, ...], list[tuple[int, ...]]]]:
     """(volume index, its neighbours to follow) for every volume of a stack, in colouring order.
 
     ``lead_shape`` is the stack's shape without the planes' axes and without the volume axis
-    (``()`` for a single volume); ``hinted`` holds the indices of the volumes with hints. Along
-    the last axis of ``lead_shape`` volumes come in order of their distance to the nearest
-    hinted one (from the first one when none is hinted) and follow their neighbours one step
-    closer to it.
+    (``()`` for a single volume); ``hinted`` maps the indices of the volumes with hints to how
+    many hint pixels each has. Along the last axis of ``lead_shape`` volumes come in order of
+    their distance to the most hinted one of their series (the first one when none is hinted)
+    and follow their neighbour one step closer to it.
     """
     if not lead_shape:
         return [((), [])]
     order = []
     T = lead_shape[-1]
     for group in np.ndindex(*lead_shape[:-1]):
-        sources = [t for t in range(T) if (*group, t) in hinted] or [0]
-        distance = np.min(np.abs(np.arange(T)[:, None] - np.asarray(sources)[None]), axis=1)
-        for t in sorted(range(T), key=lambda t: (distance[t], t)):
-            near = [u for u in (t - 1, t + 1) if 0 <= u < T and distance[u] == distance[t] - 1]
+        start = max(range(T), key=lambda t: (hinted.get((*group, t), 0), -t))
+        for t in sorted(range(T), key=lambda t: (abs(t - start), t)):
+            near = [] if t == start else [t + 1 if t < start else t - 1]
             order.append(((*group, t), [(*group, u) for u in near]))
     return order
 
@@ -62,7 +63,7 @@ class Flow:
     :meth:`done`. ``held`` maps the volume indices kept to their :class:`SolvedVolume`.
     """
 
-    def __init__(self, lead_shape: tuple[int, ...], hinted: set, *, spacing: float = 1.0, align: bool | str = False):
+    def __init__(self, lead_shape: tuple[int, ...], hinted: dict, *, spacing: float = 1.0, align: bool | str = False):
         self.order = flow_order(lead_shape, hinted)
         self.spacing, self.align = spacing, align
         self.users: dict = {}
@@ -89,12 +90,12 @@ class Flow:
 
     def prior(self, sources: list[tuple[int, ...]], L: np.ndarray, positions: list[int], pixel: float) -> tuple[np.ndarray, np.ndarray] | None:
         """The soft prior (a*b* (n, h, w, 2), weight (n, h, w)) on the planes ``positions`` of a
-        volume of L* ``L`` from its coloured neighbours ``sources`` (None without any);
+        volume of L* ``L`` from the coloured neighbour in ``sources`` (None without one);
         ``pixel`` is the working pixel size, in the unit of the ``spacing`` between volumes."""
-        terms = [time_prior(self.held[s], L, positions, min(pixel / self.spacing, MAX_Z_WEIGHT), self.align) for s in sources]
-        if not terms:
+        if not sources:
             return None
-        return terms[0] if len(terms) == 1 else combine_priors(*terms)
+        (source,) = sources
+        return time_prior(self.held[source], L, positions, min(pixel / self.spacing, MAX_Z_WEIGHT), self.align)
 
 
 def time_prior(neighbour: SolvedVolume, L: np.ndarray, positions: list[int], link: float, align: bool | str) -> tuple[np.ndarray, np.ndarray]:

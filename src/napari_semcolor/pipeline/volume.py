@@ -40,7 +40,7 @@ from napari_semcolor.pipeline.stack import plane_of
 from napari_semcolor.pipeline.timeflow import Flow
 from napari_semcolor.pipeline.write import write_proposal
 from napari_semcolor.propagation import noise_level, propagate
-from napari_semcolor.propagation3d import combine_priors, plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
+from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
 from napari_semcolor.upsample import downsample, working_shape
 
 #: the volume's working resolution holds at most about this many voxels
@@ -88,7 +88,9 @@ def colorize_volume(
     # one intensity → L* map for the whole stack: a plane's own stretch would make the same
     # material differ in L* from plane to plane (float data, percentiles) and cut the z-edges
     to_L = lightness_mapping(_TallImage(stack), nan=params.nan, percentiles=params.percentiles, chunk_rows=memory.tile_rows(shape[-1]))
-    hinted = {index[:-1] for index, found in by_plane.items() if found}
+    hinted: dict = {}
+    for index, found in by_plane.items():  # hint pixels per volume: the flow starts at the most hinted
+        hinted[index[:-1]] = hinted.get(index[:-1], 0) + sum(h.size**2 for h in found)
     flow = Flow(shape[:-3], hinted, spacing=spacing[-4] if len(shape) > 3 else 1.0, align=align)
     metadata, first = None, None
     for o, (head, sources) in enumerate(flow):
@@ -205,19 +207,21 @@ def _volume_ab(volume: _Volume, references, spacing, align, report, cancel, foll
     start, end = PHASES
     report(start, "colouring through the stack")
     data = (L, hint_ab, hint_mask, lab)
-    if params.backend == "propagate":
+    if flow is not None and (params.backend == "propagate" or spec.proposals):
+        # a volume the flow reaches takes its neighbour's colours; its own hints correct them
+        report(start + (end - start) * 0.5, "following the neighbouring volume")
+        none = np.zeros(L.shape, bool)
+        ab = propagate_volume(L, np.zeros(L.shape + (2,), np.float32), none, lab, prior=flow[0], prior_weight=flow[1], **solve)
+        ab, job = _impose_hints(ab, data, solve), _job(data, references, params)
+    elif params.backend == "propagate":
         step = lambda f: report(start + (end - start) * f, "propagating through the stack")  # noqa: E731
-        ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=step, **_prior_kwargs(flow), **solve)
+        ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=step, **solve)
         job = _job(data, references, params)
     elif spec.proposals:
-        ab, job = _from_key_planes(volume, data, references, solve, flow, report, cancel)
+        ab, job = _from_key_planes(volume, data, references, solve, report, cancel)
     else:
         ab, job = _from_every_plane(volume, data, references, solve, flow, report, cancel)
     return SolvedVolume(positions, ab, L, solve["shifts"]), job
-
-
-def _prior_kwargs(flow) -> dict:
-    return {} if flow is None else {"prior": flow[0], "prior_weight": flow[1]}
 
 
 def _job(data: tuple, references, params: RunParams) -> Job:
@@ -242,13 +246,12 @@ def _backend_planes(volume: _Volume, keys, shape: tuple[int, int], references, r
     return planes, job
 
 
-def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, flow, report, cancel) -> tuple[np.ndarray, Job]:
+def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, report, cancel) -> tuple[np.ndarray, Job]:
     """Backends with several proposals: the key planes' colourings are the volume's, the rest
-    follows through the stack (a volume without hints that follows its neighbours has no key planes)."""
+    follows through the stack."""
     L, hint_ab, hint_mask, lab = data
     mask = hint_mask > 0
-    keys = [] if flow is not None and not mask.any() else _key_planes(hint_mask)
-    planes, job = _backend_planes(volume, keys, L.shape[1:], references, report, cancel)
+    planes, job = _backend_planes(volume, _key_planes(hint_mask), L.shape[1:], references, report, cancel)
     prior = np.zeros(L.shape + (2,), np.float32)
     weight = np.zeros(L.shape, np.float32)
     for k, ab_k in planes.items():
@@ -257,8 +260,6 @@ def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, flow
             residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
             ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
         prior[k], weight[k] = ab_k, 1.0
-    if flow is not None:
-        prior, weight = combine_priors((prior, weight), flow)
     ab = propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve)
     return ab, job or _job(data, references, volume.params)
 
@@ -279,12 +280,20 @@ def _from_every_plane(volume: _Volume, data: tuple, references, solve: dict, flo
         ab = ab + propagate_volume(L, np.zeros_like(residual), none, lab, prior=residual, prior_weight=flow[1], **solve)
     start, end = PHASES
     report(start + (end - start) * 0.9, "hints through the stack")
+    return _impose_hints(ab, data, solve), job
+
+
+def _impose_hints(ab: np.ndarray, data: tuple, solve: dict) -> np.ndarray:
+    """``ab`` corrected to meet the hints in 3D: the residual at hint voxels (against the colour
+    of their material, :func:`_local_colour`) spread edge-aware through the stack."""
+    L, hint_ab, hint_mask, lab = data
     mask = hint_mask > 0
-    if mask.any():  # the hints, imposed in 3D: the residual at hint voxels spread edge-aware
-        residual = np.where(mask[..., None], hint_ab - _local_colour(ab, L, mask, lab), 0).astype(np.float32)
-        ab = ab + propagate_stack(L, residual, mask, lab, **solve)
-        ab[mask] = hint_ab[mask]
-    return ab, job
+    if not mask.any():
+        return ab
+    residual = np.where(mask[..., None], hint_ab - _local_colour(ab, L, mask, lab), 0).astype(np.float32)
+    ab = ab + propagate_stack(L, residual, mask, lab, **solve)
+    ab[mask] = hint_ab[mask]
+    return ab
 
 
 def _local_colour(ab: np.ndarray, L: np.ndarray, mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
