@@ -174,3 +174,19 @@ def test_a_compressed_tiff_stack_is_read_page_by_page_with_the_same_result(volum
     for name in ("stack", "packed"):
         assert main(["colorize", str(folder / f"{name}.tif"), "-o", str(folder / f"{name}_out.tif"), "--hints", str(folder / "hints.csv"), "-q"]) == 0
     np.testing.assert_array_equal(tifffile.imread(folder / "packed_out.tif"), tifffile.imread(folder / "stack_out.tif"))
+
+
+def test_a_time_series_of_volumes_is_coloured_from_hints_on_its_first_time_point(volume, tmp_path):
+    import dataclasses
+
+    series = np.stack([np.roll(volume.image, t, axis=-1) for t in range(3)])  # (t, z, y, x), drifting 1 px per t
+    labels = np.stack([np.roll(volume.labels, t, axis=-1) for t in range(3)])
+    tifffile.imwrite(tmp_path / "series.tif", series, imagej=True, metadata={"axes": "TZYX"})
+    hints = {i: dataclasses.replace(h, plane=(0, 2)) for i, h in region_hints(labels[0], 2).items()}
+    hints_mod.write_csv(list(hints.values()), tmp_path / "hints.csv")
+    assert "0;2" in (tmp_path / "hints.csv").read_text()
+    assert main(["colorize", str(tmp_path / "series.tif"), "-o", str(tmp_path / "out.tif"), "--hints", str(tmp_path / "hints.csv"), "-q"]) == 0
+    out = tifffile.imread(tmp_path / "out.tif").reshape(*series.shape, 3)
+    for t in range(3):  # every time point, in its own place in the file
+        assert np.nanmean(regions_right(out[t], labels[t], hints, erode=2)) >= 0.8
+        assert np.abs(image_to_lab(out[t, 2])[..., 0] - to_lightness(series[t, 2])).max() <= 1.0
