@@ -167,3 +167,23 @@ def test_live_edit_with_all_planes_and_no_stack_result_shows_the_plane_beside_it
     qtbot.waitUntil(lambda: widget.live_part.full_finished >= 1 and not widget.live_part.busy, timeout=60_000)
     assert viewer.layers["vol (propagate)"] is other and not other.data.any()
     assert viewer.layers["vol (propagate) plane"].data.shape == (64, 64, 3)
+
+
+def test_all_planes_of_a_time_series_colour_every_time_point_from_hints_on_the_first(make_napari_viewer, qtbot):
+    volume = make_sem_volume((4, 48, 48), seed=1)
+    series = np.stack([np.roll(volume.image, t, axis=-1) for t in range(3)])  # (t, z, y, x)
+    labels = np.stack([np.roll(volume.labels, t, axis=-1) for t in range(3)])
+    viewer = make_napari_viewer()
+    viewer.add_image(series, name="series")
+    hints = region_hints(labels[0], 1)
+    centres = [[0.0, 1.0, h.y + (h.size - 1) / 2, h.x + (h.size - 1) / 2] for h in hints.values()]
+    points = viewer.add_points(np.array(centres), name="series hints", size=3, features={HINT_FEATURE: [h.hex for h in hints.values()]})
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    widget.hints.value = points
+    widget.planes.value = "all planes"
+    widget.run()
+    qtbot.waitUntil(lambda: "series (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["series (propagate)"].data
+    assert out.shape == (*series.shape, 3)
+    for t in range(3):  # hints on t = 0 only: every time point coloured (gray before colour flowed along t)
+        assert np.nanmean(regions_right(out[t], labels[t], hints, erode=2)) >= 0.6
