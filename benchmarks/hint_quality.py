@@ -1,6 +1,6 @@
 """``propagate`` with simulated user hints on real colour SEM images, and rim-handling variants.
 
-    python -m benchmarks.hint_quality [--data ../shared/data/semcolorful/train] [--images 30]
+    PYTHONPATH=src python -m benchmarks.hint_quality [--data /work/shared/data/semcolorful/train] [--images 30]
         [--size 384] [--hints 12] [--seed 0] [--variant baseline crest-cut ...] [--per-image]
         [--save DIR] [--only sem_0270 ...]
 
@@ -27,8 +27,9 @@ slopes link the rim strongly across the border it sits on:
 
 The summary gives, per variant, the means over images, the **rim share** (the rim pixels' part of
 "ΔE all": ``ΔE rim × rim fraction``, the most any rim handling could take off it), the mean seconds
-per image, and how many images got better / worse than ``baseline`` by more than 0.5 ΔE (all pixels). ``--save`` writes
-side-by-side PNGs (gray | truth | each variant) of the images with the most rim pixels.
+per image, and how many images got better / worse than ``baseline`` by more than 0.5 ΔE (all pixels).
+``--save`` writes side-by-side PNGs (gray with the hints marked | truth | each variant) of the 8 images with the
+most rim pixels, or of the ``--only`` images (which get the same hints as in a full run).
 """
 
 from __future__ import annotations
