@@ -1,6 +1,6 @@
 """``propagate`` with simulated user hints on real colour SEM images, and rim-handling variants.
 
-    PYTHONPATH=src python -m benchmarks.hint_quality [--data /work/shared/data/semcolorful/train] [--images 30]
+    PYTHONPATH=src python -m benchmarks.hint_quality [--data ../shared/data/semcolorful/train] [--images 30]
         [--size 384] [--hints 12] [--seed 0] [--variant baseline crest-cut ...] [--per-image]
         [--save DIR] [--only sem_0270 ...]
 
@@ -23,7 +23,7 @@ slopes link the rim strongly across the border it sits on:
   level of the smoothed L*, as for the affinities; ``crest-cut-strong``: σ/2);
 * ``opened-rims``: inside a detected rim zone (white top-hat of smoothed L*, disk 3, above 3σ,
   components of at least twice the disk's area, dilated by 1), affinities on the grey-opened L*;
-* ``crest-cut+opened-rims``: both, the crest cut inside the zone only (``/tmp/diag/rims_proto.py``).
+* ``crest-cut+opened-rims``: both, the crest cut inside the zone only.
 
 The summary gives, per variant, the means over images, the **rim share** (the rim pixels' part of
 "ΔE all": ``ΔE rim × rim fraction``, the most any rim handling could take off it), the mean seconds
@@ -209,7 +209,7 @@ def save_side_by_side(path: Path, images: dict, variants) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="/work/shared/data/semcolorful/train")
+    ap.add_argument("--data", default="../shared/data/semcolorful/train")
     ap.add_argument("--images", type=int, default=30)
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--hints", type=int, default=12)

@@ -5,6 +5,9 @@ RSS is its own). Cases:
 
 * ``memory``: a generated 100 × 512 × 512 uint8 volume in memory, 10 hints (one on each of 10
   planes), the result in memory;
+* ``deep``: a generated ``--deep-shape`` volume (default 20 000 × 64 × 64) in memory, hints on
+  10 planes: deeper than the voxel budget at the smallest working size, so it is solved on a
+  subset of its planes (:mod:`napari_semcolor.pipeline.deep`);
 * ``tiff``: a Z × N × N uint8 multi-page TIFF read through ``tifffile.memmap`` (planes tiled from
   a generated 512 × 512 volume, written plane by plane) to a zarr array (``--output zarr``) or a
   TIFF path (``--output tif``, written page by page as planes finish).
@@ -12,7 +15,7 @@ RSS is its own). Cases:
 Prints a Markdown table (wall-clock and CPU seconds: on a busy machine the CPU time is what the
 run itself costs).
 
-    python benchmarks/volume_speed.py [--cases memory tiff] [--tiff-shape 200 2048 2048] [--dir /tmp] [--output zarr|tif]
+    python benchmarks/volume_speed.py [--cases memory deep tiff] [--deep-shape 20000 64 64] [--tiff-shape 200 2048 2048] [--dir /tmp] [--output zarr|tif]
 """
 
 from __future__ import annotations
@@ -45,6 +48,16 @@ def run_memory() -> dict:
     from napari_semcolor.synthetic_volume import make_sem_volume
 
     image = make_sem_volume((100, 512, 512), seed=1, drift=(0.3, 0.2)).image
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = colorize_stack(image, "propagate", hints_for(image.shape))
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "working": result.metadata["working_shape"], "shape": list(image.shape)}
+
+
+def run_deep(shape) -> dict:
+    from napari_semcolor.pipeline import colorize_stack
+    from napari_semcolor.synthetic_volume import make_sem_volume
+
+    image = make_sem_volume(tuple(shape), seed=5, drift=(0.02, 0.01)).image
     t0, c0 = time.perf_counter(), time.process_time()
     result = colorize_stack(image, "propagate", hints_for(image.shape))
     return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "working": result.metadata["working_shape"], "shape": list(image.shape)}
@@ -83,7 +96,8 @@ def run_tiff(source: str, target: str) -> dict:
 
 
 def child(case: str, args: list[str]) -> None:
-    info = run_memory() if case == "memory" else run_tiff(*args)
+    runs = {"memory": run_memory, "deep": lambda *a: run_deep([int(v) for v in a]), "tiff": run_tiff}
+    info = runs[case](*args)
     info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(info))
 
@@ -93,7 +107,8 @@ def main() -> None:
         child(sys.argv[2], sys.argv[3:])
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cases", nargs="+", default=["memory"], choices=["memory", "tiff"])
+    p.add_argument("--cases", nargs="+", default=["memory"], choices=["memory", "deep", "tiff"])
+    p.add_argument("--deep-shape", type=int, nargs=3, default=(20000, 64, 64))
     p.add_argument("--tiff-shape", type=int, nargs=3, default=(200, 2048, 2048))
     p.add_argument("--dir", default="/tmp")
     p.add_argument("--output", choices=["zarr", "tif"], default="zarr")
@@ -101,7 +116,7 @@ def main() -> None:
     print("| case | stack (z, h, w) | working (h, w) | first run (s) | CPU (s) | peak RSS (MB) |")
     print("|---|---|---|---|---|---|")
     for case in args.cases:
-        extra = []
+        extra = [str(v) for v in args.deep_shape] if case == "deep" else []
         if case == "tiff":
             source, target = Path(args.dir) / "volume_in.tif", Path(args.dir) / f"volume_out.{args.output}"
             make_tiff(source, args.tiff_shape)
