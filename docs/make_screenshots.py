@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" env PYTHONPATH=src python docs/make_screenshots.py [SHOT ...]
 
-SHOT: one or more of colourize, hints, segment, regions, error, live, proposals, volume (default: all).
+SHOT: one or more of colourize, hints, segment, regions, error, live, proposals, volume, series (default: all).
 
 Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/images/:
 
@@ -14,6 +14,7 @@ Needs an X server (Xvfb) because napari's canvas needs OpenGL. Writes to docs/im
 * ``napari_proposals.png``  four diffusion proposals, with "suggest colours here" for a particle
 * ``napari_live.png``       live mode: a hint added by a click, its preview, then the full result
 * ``napari_volume.png``     a generated stack, hints on plane 0 only, "all planes": shown at another plane
+* ``napari_series.png``     a drifting (t, z, y, x) series, hints on t = 0 only, all planes aligned: shown at the last t
 * ``demo_propagate.png``    the sample and its propagate result side by side (no napari chrome)
 
 Every shot is checked before it is saved: a canvas that is blank or all one colour stops the
@@ -22,6 +23,7 @@ script with an error instead of writing a useless picture.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -218,6 +220,36 @@ def volume_shot():
     viewer.close()
 
 
+def series_shot():
+    """A (t, z, y, x) series drifting 3 px per time point, hints on t = 0 only, all planes aligned: shown at the last t."""
+    import napari
+
+    from napari_semcolor.hints import to_points
+    from napari_semcolor.synthetic_volume import make_sem_volume, region_hints
+
+    T, step = 5, 3
+    volume = make_sem_volume((16, 320, 320 + step * T), seed=4)
+    series = np.stack([volume.image[..., step * t : step * t + 320] for t in range(T)])
+    labels = volume.labels[..., :320]
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.add_image(series, name="in-situ series")
+    hints = [dataclasses.replace(h, plane=(0, 8)) for h in region_hints(labels, 8, seed=3, size=5).values()]
+    coords, sizes, colors = to_points(hints)
+    viewer.add_points(coords, name="in-situ series hints", size=sizes, features={"hint": colors}, face_color=colors)
+    _, colour = viewer.window.add_plugin_dock_widget(PLUGIN, "Colourize")
+    colour.planes.value = "all planes"
+    colour.align.value = True
+    colour.hints.value = viewer.layers["in-situ series hints"]
+    _run(colour, viewer, "in-situ series (propagate)")
+    viewer.dims.axis_labels = ("t", "z", "y", "x")
+    viewer.dims.set_current_step(0, T - 1)
+    viewer.dims.set_current_step(1, 8)
+    print(f"series: {len(hints)} hints on t=0, z=8 of {series.shape}; {colour.status.value}")
+    _save(viewer, "napari_series.png")
+    viewer.close()
+
+
 def _hover(viewer, colour, layer, y: int, x: int) -> None:
     """A real mouse move over the canvas onto data pixel (y, x): napari's own event path.
 
@@ -286,6 +318,7 @@ def _save(viewer, name: str, settle: bool = True) -> None:
 SHOTS = {
     "colourize": colourize_shot, "hints": hints_shot, "segment": segment_shot, "regions": regions_shot,
     "error": error_shot, "live": live_shot, "proposals": proposals_shot, "volume": volume_shot,
+    "series": series_shot,
 }
 
 
