@@ -107,8 +107,10 @@ def colorize_stack(
             metadata = colorize_volume(stack, backend, by_plane, labels, targets, report, cancel, spacing=spacing, align=align, **kwargs)
         else:
             metadata = _plane_by_plane(stack, backend, by_plane, labels, targets, report, cancel, **kwargs)
-    finally:
-        result = finish_stack_output(result)
+    except BaseException:
+        abandon_stack_output(result)  # (mapping a TIFF with no page yet would hide the error)
+        raise
+    result = finish_stack_output(result)
     for target in targets.values():
         if hasattr(target, "flush"):
             target.flush()
@@ -207,7 +209,14 @@ def open_stack_output(out, shape: tuple[int, ...], pixel_size: tuple[float, floa
         raise SemcolorError("out must be a uint8 array (8-bit RGB)")
     lead = (0,) if len(got) == len(want) + 1 else ()
     targets = {index: out[lead + index] if isinstance(out, np.ndarray) else _PlaneRows(out, lead + index, want[-3:]) for index in planes}
-    return (out if lead or not isinstance(out, np.ndarray) else out[None]), targets
+    # rgb[0] must be the stack: an array without views (zarr) of the stack's shape goes in a list
+    return (out if lead else out[None] if isinstance(out, np.ndarray) else [out]), targets
+
+
+def abandon_stack_output(result) -> None:
+    """A failed or cancelled run: a TIFF path's file and the planes waiting for their page are removed."""
+    if isinstance(result, _TiffPages):
+        result.abandon()
 
 
 def finish_stack_output(result):
@@ -267,17 +276,24 @@ class _TiffPages:
         self.written += 1
 
     def close(self) -> np.ndarray:
-        """Close the file; returns it memory-mapped read-only, (planes..., H, W, 3) (the pages of a
-        stack with several leading axes are read back in the stack's shape, not as one series)."""
-        import shutil
-
+        """Close the complete file; returns it memory-mapped read-only, (planes..., H, W, 3) (the pages
+        of a stack with several leading axes are read back in the stack's shape, not as one series)."""
         import tifffile
+
+        self._release()
+        return tifffile.memmap(self.path, mode="r").reshape(self.whole)
+
+    def abandon(self) -> None:
+        """Close and remove the unfinished file (its pages are not the stack's)."""
+        self._release()
+        self.path.unlink(missing_ok=True)
+
+    def _release(self) -> None:
+        import shutil
 
         self.writer.close()
         if self.spill is not None:
             shutil.rmtree(self.spill, ignore_errors=True)
-        mapped = tifffile.memmap(self.path, mode="r")
-        return mapped.reshape(self.whole) if mapped.size == int(np.prod(self.whole)) else mapped  # all pages, or a cancelled run's
 
 
 class _TiffPlane:
