@@ -7,10 +7,12 @@ import threading
 
 import numpy as np
 import pytest
+import tifffile
 
 from napari_semcolor.errors import Cancelled, SemcolorError
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize_stack
+from napari_semcolor.pipeline.stack_file import colorize_stack_file
 
 
 def _stack(shape: tuple[int, ...]) -> np.ndarray:
@@ -53,3 +55,15 @@ def test_a_zarr_output_shaped_like_the_stack_is_the_results_image(tmp_path):
     expected = colorize_stack(stack, "propagate", hints).image
     assert result.image.shape == expected.shape  # the stack, not its first plane
     np.testing.assert_array_equal(np.asarray(result.image), expected)
+@pytest.mark.parametrize("suffix", [".tif", ".zarr"])
+def test_a_failed_run_keeps_the_previous_result_in_its_output(tmp_path, suffix):
+    zarr = pytest.importorskip("zarr")
+    tifffile.imwrite(tmp_path / "stack.tif", (_stack((3, 32, 32)) * 200).astype(np.uint8), photometric="minisblack")
+    out = tmp_path / f"out{suffix}"
+    colorize_stack_file(tmp_path / "stack.tif", out, backend="propagate", hints=[Hint(4, 4, (1.0, 0.0, 0.0), 4, plane=(1,))])
+    before = tifffile.imread(out) if suffix == ".tif" else zarr.open(str(out), mode="r")[:]
+    with pytest.raises(SemcolorError, match="plane"):
+        colorize_stack_file(tmp_path / "stack.tif", out, backend="propagate", hints=[Hint(4, 4, (1.0, 0.0, 0.0), 4, plane=(7,))])
+    after = tifffile.imread(out) if suffix == ".tif" else zarr.open(str(out), mode="r")[:]
+    np.testing.assert_array_equal(after, before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["stack.tif", out.name])

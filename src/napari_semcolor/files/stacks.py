@@ -8,7 +8,9 @@ plane), never whole in memory.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +134,20 @@ def check_stack_output(path: str | Path) -> None:
         raise SemcolorError(f"{path} exists and is not a zarr store: choose another -o")
 
 
+def staged_output(path: str | Path) -> Path:
+    """A new, unused path next to ``path`` with its suffix: a run writes its result there and
+    :func:`publish_output` moves it to ``path`` once complete, so a failed run never touches the
+    result of an earlier one (hidden name, removed by :func:`remove_partial`)."""
+    path = Path(path)
+    check_stack_output(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+        os.close(handle)
+        return Path(name)
+    return Path(tempfile.mkdtemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent))
+
+
 def stack_output(path: str | Path, shape: tuple[int, ...]):
     """Where :func:`~napari_semcolor.pipeline.colorize_stack` writes the result of a stack of ``shape``.
 
@@ -156,10 +172,21 @@ def finish_stack_output(path: str | Path, pixel_size: tuple[float, float] | None
     array.attrs.update({PIXEL_SIZE_ATTR: None if pixel_size is None else list(pixel_size), **(attrs or {})})
 
 
-def remove_partial(path: str | Path, existed: bool) -> None:
-    """Remove a result a failed or cancelled run left half written (a zarr store only if this run made it)."""
+def publish_output(staged: Path, path: str | Path) -> None:
+    """Move a complete result from ``staged`` (:func:`staged_output`) to ``path``, replacing an earlier one."""
     path = Path(path)
-    if path.suffix.lower() in TIFF_SUFFIXES:
-        path.unlink(missing_ok=True)
-    elif not existed and path.suffix.lower() == ZARR_SUFFIX and path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
+    if path.is_dir():  # a zarr store (check_stack_output refused anything else): set aside, then removed
+        aside = Path(tempfile.mkdtemp(prefix=f".{path.stem}-old-", dir=path.parent)) / path.name
+        os.replace(path, aside)
+        os.replace(staged, path)
+        shutil.rmtree(aside.parent, ignore_errors=True)
+    else:
+        os.replace(staged, path)
+
+
+def remove_partial(staged: Path) -> None:
+    """Remove what a failed or cancelled run wrote to ``staged`` (:func:`staged_output`)."""
+    if staged.is_dir():
+        shutil.rmtree(staged, ignore_errors=True)
+    else:
+        staged.unlink(missing_ok=True)

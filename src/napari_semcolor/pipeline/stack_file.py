@@ -2,8 +2,9 @@
 
 The input (a multi-page TIFF, memory-mapped when uncompressed, or a zarr array) is read plane by
 plane and the result is written plane by plane (a multi-page TIFF with the input's pixel size, or
-a zarr array): neither is ever whole in memory. A failed or cancelled run leaves no half-written
-result behind.
+a zarr array): neither is ever whole in memory. The result is written next to the output and
+moved there once complete: a failed or cancelled run leaves no half-written result behind and
+keeps an earlier run's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_semcolor.errors import SemcolorError
-from napari_semcolor.files.stacks import finish_stack_output, read_stack, remove_partial, stack_output
+from napari_semcolor.files.stacks import finish_stack_output, publish_output, read_stack, remove_partial, stack_output, staged_output
 
 
 def default_spacing(pixel_size: tuple[float, float] | None, ndim: int) -> tuple[float, ...] | None:
@@ -70,15 +71,16 @@ def colorize_stack_file(
     check_spacing_count(spacing, shape)
     spacing = spacing or default_spacing(pixel_size, len(shape))
     keep_gray = databar_mask(np.asarray(stack[(0,) * (len(shape) - 2)])) if databar_gray else None
-    existed = Path(out).exists()
-    target = stack_output(out, shape)
+    staged = staged_output(out)  # an earlier result in ``out`` stays until this one is complete
     try:
+        target = stack_output(staged, shape)
         result = colorize_stack(stack, labels=labels, keep_gray=keep_gray, spacing=spacing, out=target, pixel_size=pixel_size, **kwargs)
         md = {**result.metadata, "spacing": None if spacing is None else list(spacing), **(metadata or {})}
         del result  # a TIFF result is mapped from the file: not kept open after the run
-        finish_stack_output(out, pixel_size, {"semcolor": json.loads(json.dumps(md, default=str))})
+        finish_stack_output(staged, pixel_size, {"semcolor": json.loads(json.dumps(md, default=str))})
+        publish_output(staged, out)
     except BaseException:
-        remove_partial(out, existed)
+        remove_partial(staged)
         raise
     return md, pixel_size
 
