@@ -278,3 +278,30 @@ def test_key_planes_meet_their_hints_region_by_region(small_volume, monkeypatch)
     rgb = colorize_stack(small_volume.image, "eecnn", list(hints.values()), device="cpu").image  # eecnn: key planes
     # the hinted plane's regions take their hints' colour as a whole, not only under the hint
     assert regions_right(rgb[3:4], small_volume.labels[3:4], hints, erode=2)[0] >= 0.9
+
+
+@pytest.mark.parametrize("backend", ["eecnn", "diffusion"])
+def test_labels_with_negative_ids_colour_a_stack_as_they_colour_a_plane(backend):
+    # 2D colorize accepts any integer labels; the stack's hint step read the hinted region's id
+    # with np.bincount, which refuses negative ids (and allocates one counter per id up to the largest)
+    rng = np.random.default_rng(0)
+    stack = np.full((3, 32, 32), 0.35, np.float32)
+    stack[..., 16:] = 0.65
+    stack += 0.02 * rng.random(stack.shape).astype(np.float32)
+    labels = np.full((32, 32), -1, np.int32)
+    labels[:, 16:] = 3
+    rgb = colorize_stack(stack, backend, [Hint(4, 4, (0.9, 0.1, 0.1), 4, plane=(1,))], labels=labels).image
+    a = image_to_lab(rgb[1, :, :16])[..., 1]
+    assert np.median(a) > 10  # the hinted region is red
+
+
+def test_local_colour_reads_the_hinted_region_among_labels_with_any_ids():
+    L = np.full((1, 32, 32), 50, np.float32)
+    ab = np.zeros((1, 32, 32, 2), np.float32)
+    ab[0, :, :16] = (10, 20)
+    ab[0, :, 16:] = (-40, -40)
+    labels = np.full((1, 32, 32), -7, np.int64)
+    labels[0, :, 16:] = 2**40  # another region of the same gray, with a huge id
+    mask = np.zeros((1, 32, 32), bool)
+    mask[0, 10:13, 12:15] = True
+    np.testing.assert_allclose(_local_colour(ab, L, mask, labels)[0][mask[0]], [[10, 20]] * 9)

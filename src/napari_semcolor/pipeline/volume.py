@@ -317,7 +317,8 @@ def _local_colour(ab: np.ndarray, L: np.ndarray, mask: np.ndarray, labels: np.nd
             spot = spots[window] == i
             near = np.abs(L[k][window] - np.median(L[k][window][spot])) <= tolerance
             if labels is not None:
-                near &= labels[k][window] == np.bincount(labels[k][window][spot]).argmax()
+                ids, counts = np.unique(labels[k][window][spot], return_counts=True)  # (any ids: negative, huge)
+                near &= labels[k][window] == ids[counts.argmax()]
             parts, _ = ndimage.label(near | spot)
             material = np.isin(parts, np.unique(parts[spot]))
             out[k][window][spot] = np.median(ab[k][window][material], axis=0)
