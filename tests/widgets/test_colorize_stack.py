@@ -187,3 +187,27 @@ def test_all_planes_of_a_time_series_colour_every_time_point_from_hints_on_the_f
     assert out.shape == (*series.shape, 3)
     for t in range(3):  # hints on t = 0 only: every time point coloured (gray before colour flowed along t)
         assert np.nanmean(regions_right(out[t], labels[t], hints, erode=2)) >= 0.6
+
+
+def test_a_live_edit_on_another_image_leaves_the_first_images_stack_result_alone(stack_viewer, qtbot):
+    """The dock's last result belongs to the image it coloured: after switching to another stack of
+    the same shape, a live edit must not write that image's plane into the first one's result."""
+    from napari_semcolor._widgets.hints_layer import set_hint_color
+
+    viewer, volume, image, widget, hints = stack_viewer
+    widget.planes.value = "all planes"
+    widget.run()
+    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["vol (propagate)"]
+    before = np.array(out.data)
+    twin = viewer.add_image(volume.image[:, :, ::-1].copy(), name="twin", scale=SCALE, translate=(10.0, 3.0, 4.0))
+    points = viewer.add_points(np.zeros((0, 3)), name="twin hints", scale=SCALE, translate=(10.0, 3.0, 4.0), features={HINT_FEATURE: []})
+    widget.image.value = twin
+    widget.hints.value = points
+    viewer.dims.set_current_step(0, 2)
+    widget.live.value = True
+    set_hint_color(points, "#1a4de6")
+    points.add(np.array([2.0 * SCALE[0] + 10.0, 30.0 * SCALE[1] + 3.0, 30.0 * SCALE[2] + 4.0]))
+    qtbot.waitUntil(lambda: widget.live_part.full_finished >= 1 and not widget.live_part.busy, timeout=60_000)
+    np.testing.assert_array_equal(out.data, before)  # vol's result untouched
+    assert "twin (propagate)" in viewer.layers and viewer.layers["twin (propagate)"] is not out

@@ -244,8 +244,9 @@ class ColorizeWidget(DockScrolls, Container):
         self.settle_layout()
 
     def _on_image(self, *_) -> None:
-        """The image's own hints; the stack control only for images with planes (not 2D gray or RGB)."""
+        """The image's own hints and result; the stack control only for images with planes (not 2D gray or RGB)."""
         layer = self.image.value
+        self._output = None  # the last result is another image's: a live edit must not write into it
         self.stack.show(layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2)
         self.hints.value = None
         self._pick_hints()
