@@ -108,3 +108,16 @@ def test_zeiss_width_over_columns_and_units_with_a_lost_micro_sign(tmp_path, sem
     tifffile.imwrite(tmp_path / "zeiss.tif", sem_with_bar.image, extratags=[(34118, "B", 0, text.encode("latin-1") + b"\0", True)])
     img = read_sem_tiff(tmp_path / "zeiss.tif")
     assert img.source == "zeiss" and img.pixel_size == pytest.approx((12e-6 / w, 12e-6 / w))
+
+
+def test_zeiss_width_over_columns_of_a_stack(tmp_path):
+    # a stack (z, H, W) is read with its pages' width, not its axis 1 (the rows): the same pixel
+    # size as read_calibration gives, and as each plane would have on its own
+    from napari_semcolor.files.sem_tiff import read_calibration
+    from napari_semcolor.files.stacks import read_stack
+
+    text = "0\r\nAP_WIDTH\r\nWidth = 12.0 um\r\n"
+    stack = np.zeros((3, 40, 120), np.uint8)
+    tifffile.imwrite(tmp_path / "stack.tif", stack, photometric="minisblack", extratags=[(34118, "B", 0, text.encode("latin-1") + b"\0", True)])
+    assert read_stack(tmp_path / "stack.tif")[1] == pytest.approx((12e-6 / 120, 12e-6 / 120))
+    assert read_calibration(tmp_path / "stack.tif").pixel_size == pytest.approx((12e-6 / 120, 12e-6 / 120))

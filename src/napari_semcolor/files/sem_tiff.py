@@ -104,10 +104,10 @@ def _open(path: str | Path, *, pixels: bool, lazy: bool = False) -> SemImage:
                 page = tif.pages.first
                 data = np.lib.stride_tricks.as_strided(np.zeros(1, page.dtype), page.shape, (0,) * len(page.shape), writeable=False)
             fei, zeiss, tags = _instrument_metadata(tif)
+            width = int(tif.pages.first.imagewidth)  # (the data's axis 1 is a stack's rows, or its z)
     except (OSError, ValueError, IndexError, tifffile.TiffFileError) as exc:
         raise SemcolorError(f"could not read {path} as a TIFF: {exc}") from exc
     image = SemImage(data, metadata={"fei": fei, "zeiss": zeiss} if fei or zeiss else {})
-    width = data.shape[1] if data.ndim >= 2 else 0
     found = _fei_pixel_size(fei) or _zeiss_pixel_size(zeiss, width) or _tiff_pixel_size(tags)
     image.pixel_size, image.source = found or (None, "")
     image.databar_row = _fei_databar_row(fei, data.shape[0]) if data.ndim == 2 else None
