@@ -67,3 +67,16 @@ def test_a_failed_run_keeps_the_previous_result_in_its_output(tmp_path, suffix):
     after = tifffile.imread(out) if suffix == ".tif" else zarr.open(str(out), mode="r")[:]
     np.testing.assert_array_equal(after, before)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["stack.tif", out.name])
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".zarr"])
+def test_a_stack_result_file_has_the_permissions_of_any_new_file(tmp_path, suffix):
+    import os
+
+    pytest.importorskip("zarr")
+    tifffile.imwrite(tmp_path / "stack.tif", (_stack((3, 32, 32)) * 200).astype(np.uint8), photometric="minisblack")
+    (tmp_path / "plain").write_text("")
+    colorize_stack_file(tmp_path / "stack.tif", tmp_path / f"out{suffix}", backend="propagate")
+    mode = os.stat(tmp_path / f"out{suffix}").st_mode & 0o777
+    plain = os.stat(tmp_path / "plain").st_mode & 0o777
+    assert mode & 0o666 == plain  # not a private temporary file's 0600 (or a folder's 0700)

@@ -137,15 +137,14 @@ def check_stack_output(path: str | Path) -> None:
 def staged_output(path: str | Path) -> Path:
     """A new, unused path next to ``path`` with its suffix: a run writes its result there and
     :func:`publish_output` moves it to ``path`` once complete, so a failed run never touches the
-    result of an earlier one (hidden name, removed by :func:`remove_partial`)."""
+    result of an earlier one (hidden name, removed by :func:`remove_partial`). Nothing is created
+    here: the writer makes it with the usual permissions (tempfile's would be private)."""
+    import uuid
+
     path = Path(path)
     check_stack_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in TIFF_SUFFIXES:
-        handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-        os.close(handle)
-        return Path(name)
-    return Path(tempfile.mkdtemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent))
+    return path.with_name(f".{path.stem}-{uuid.uuid4().hex[:12]}{path.suffix}")
 
 
 def stack_output(path: str | Path, shape: tuple[int, ...]):
