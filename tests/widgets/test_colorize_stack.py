@@ -120,17 +120,22 @@ def test_stack_controls_follow_the_image_and_the_choice(stack_viewer):
     assert not any(_shown(w) for w in (widget.planes, widget.through, widget.align))
 
 
+def _stack_result(viewer, widget, qtbot):
+    """Run *all planes*; the result layer and a copy of its data."""
+    widget.planes.value = "all planes"
+    widget.run()
+    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
+    out = viewer.layers["vol (propagate)"]
+    return out, np.array(out.data)
+
+
 def test_live_edit_with_all_planes_rewrites_only_the_plane_shown_in_the_stack_result(stack_viewer, qtbot):
     """A stack result exists; a live hint edit on plane 2 re-colours plane 2 inside it (preview,
     then full resolution) and keeps the layer (z, y, x, 3) and every other plane as it was."""
     from napari_semcolor._widgets.hints_layer import set_hint_color
 
     viewer, volume, image, widget, hints = stack_viewer
-    widget.planes.value = "all planes"
-    widget.run()
-    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
-    out = viewer.layers["vol (propagate)"]
-    before = np.array(out.data)
+    out, before = _stack_result(viewer, widget, qtbot)
     names = [layer.name for layer in viewer.layers]
     viewer.dims.set_current_step(0, 2)
     widget.live.value = True
@@ -195,11 +200,7 @@ def test_a_live_edit_on_another_image_leaves_the_first_images_stack_result_alone
     from napari_semcolor._widgets.hints_layer import set_hint_color
 
     viewer, volume, image, widget, hints = stack_viewer
-    widget.planes.value = "all planes"
-    widget.run()
-    qtbot.waitUntil(lambda: "vol (propagate)" in viewer.layers and widget.run_button.enabled, timeout=60_000)
-    out = viewer.layers["vol (propagate)"]
-    before = np.array(out.data)
+    out, before = _stack_result(viewer, widget, qtbot)
     twin = viewer.add_image(volume.image[:, :, ::-1].copy(), name="twin", scale=SCALE, translate=(10.0, 3.0, 4.0))
     points = viewer.add_points(np.zeros((0, 3)), name="twin hints", scale=SCALE, translate=(10.0, 3.0, 4.0), features={HINT_FEATURE: []})
     widget.image.value = twin
