@@ -12,8 +12,9 @@ from napari_semcolor.color import compose, image_to_lab, to_lightness
 from napari_semcolor.errors import Cancelled, SemcolorError
 from napari_semcolor.hints import Hint
 from napari_semcolor.pipeline import colorize_stack
+from napari_semcolor.pipeline.material import material_colour
 from napari_semcolor.pipeline.params import run_params
-from napari_semcolor.pipeline.volume import _iteration_bound, _local_colour
+from napari_semcolor.pipeline.volume import _iteration_bound
 from napari_semcolor.propagation3d import plane_shifts, volume_graph
 from napari_semcolor.synthetic import make_sem, paint, region_colors
 from napari_semcolor.synthetic_volume import flicker, interior, make_sem_volume, reachable, region_hints, regions_right, static_voxels
@@ -218,9 +219,9 @@ def test_per_plane_backend_hint_reads_the_material_not_the_pixel():
     mask = np.zeros((1, 48, 48), bool)
     mask[0, 20:23, 20:23] = True
     ab[0][mask[0]] = (30, -5)  # the backend's colour under the hint deviates from its material's
-    local = _local_colour(ab, L, mask, None)
-    np.testing.assert_allclose(local[0][mask[0]], [[10, 20]] * 9)  # the material's median, not the right side's
-    np.testing.assert_array_equal(local[0][~mask[0]], ab[0][~mask[0]])
+    local = material_colour(ab[0], L[0], mask[0], None)
+    np.testing.assert_allclose(local[mask[0]], [[10, 20]] * 9)  # the material's median, not the right side's
+    np.testing.assert_array_equal(local[~mask[0]], ab[0][~mask[0]])
 
 
 def test_a_fit_stopped_on_time_is_bounded_by_iterations_in_a_volume():
@@ -295,7 +296,7 @@ def test_labels_with_negative_ids_colour_a_stack_as_they_colour_a_plane(backend)
     assert np.median(a) > 10  # the hinted region is red
 
 
-def test_local_colour_reads_the_hinted_region_among_labels_with_any_ids():
+def test_material_colour_reads_the_hinted_region_among_labels_with_any_ids():
     L = np.full((1, 32, 32), 50, np.float32)
     ab = np.zeros((1, 32, 32, 2), np.float32)
     ab[0, :, :16] = (10, 20)
@@ -304,4 +305,4 @@ def test_local_colour_reads_the_hinted_region_among_labels_with_any_ids():
     labels[0, :, 16:] = 2**40  # another region of the same gray, with a huge id
     mask = np.zeros((1, 32, 32), bool)
     mask[0, 10:13, 12:15] = True
-    np.testing.assert_allclose(_local_colour(ab, L, mask, labels)[0][mask[0]], [[10, 20]] * 9)
+    np.testing.assert_allclose(material_colour(ab[0], L[0], mask[0], labels[0])[mask[0]], [[10, 20]] * 9)

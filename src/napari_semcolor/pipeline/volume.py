@@ -23,7 +23,6 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from scipy import ndimage
 
 from napari_semcolor.backends import get_backend
 from napari_semcolor.backends.base import Job
@@ -32,6 +31,7 @@ from napari_semcolor.errors import check_cancel
 from napari_semcolor.pipeline import memory
 from napari_semcolor.pipeline.deep import SolvedVolume, solved_planes
 from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs
+from napari_semcolor.pipeline.material import material_colour
 from napari_semcolor.pipeline.params import MIN_WORKING_SIZE, RunParams, run_params
 from napari_semcolor.pipeline.propose import propose
 from napari_semcolor.pipeline.refine import refine
@@ -39,7 +39,7 @@ from napari_semcolor.pipeline.runinfo import run_metadata
 from napari_semcolor.pipeline.stack import plane_of
 from napari_semcolor.pipeline.timeflow import Flow
 from napari_semcolor.pipeline.write import write_proposal
-from napari_semcolor.propagation import noise_level, propagate
+from napari_semcolor.propagation import propagate
 from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
 from napari_semcolor.upsample import downsample, working_shape
 
@@ -47,8 +47,6 @@ from napari_semcolor.upsample import downsample, working_shape
 VOXEL_BUDGET = 1_500_000
 #: per-plane backends: pull of each voxel to its own plane's colour (smaller = smoother through z)
 PLANE_WEIGHT = 0.02
-#: per-plane backends: a hint's own colour is read over the material this many pixels around it
-HINT_NEIGHBOURHOOD = 8
 #: stochastic backends: at most this many key planes are coloured by the backend
 MAX_KEY_PLANES = 8
 #: progress: preparing the planes up to this fraction, the volume's a*b* up to the next
@@ -256,7 +254,7 @@ def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, repo
     weight = np.zeros(L.shape, np.float32)
     for k, ab_k in planes.items():
         if mask[k].any():  # a key plane meets its hints as in 2D (refine), each region shifted as a whole
-            local = _local_colour(ab_k[None], L[k : k + 1], mask[k : k + 1], None if lab is None else lab[k : k + 1])[0]
+            local = material_colour(ab_k, L[k], mask[k], None if lab is None else lab[k])
             residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
             ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
         prior[k], weight[k] = ab_k, 1.0
@@ -285,44 +283,16 @@ def _from_every_plane(volume: _Volume, data: tuple, references, solve: dict, flo
 
 def _impose_hints(ab: np.ndarray, data: tuple, solve: dict) -> np.ndarray:
     """``ab`` corrected to meet the hints in 3D: the residual at hint voxels (against the colour
-    of their material, :func:`_local_colour`) spread edge-aware through the stack."""
+    of their material, :func:`~.material.material_colour`) spread edge-aware through the stack."""
     L, hint_ab, hint_mask, lab = data
     mask = hint_mask > 0
     if not mask.any():
         return ab
-    residual = np.where(mask[..., None], hint_ab - _local_colour(ab, L, mask, lab), 0).astype(np.float32)
+    local = np.stack([material_colour(ab[k], L[k], mask[k], None if lab is None else lab[k]) for k in range(len(ab))])
+    residual = np.where(mask[..., None], hint_ab - local, 0).astype(np.float32)
     ab = ab + propagate_stack(L, residual, mask, lab, **solve)
     ab[mask] = hint_ab[mask]
     return ab
-
-
-def _local_colour(ab: np.ndarray, L: np.ndarray, mask: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
-    """(n, h, w, 2): at every hint voxel, the median a*b* of the backend's colouring over the
-    material around its hint (elsewhere ``ab``).
-
-    A per-plane backend's colours vary inside one material (texture, a CNN's local mistakes);
-    the residual taken at the few pixels under a hint would shift the whole region by that local
-    deviation (measured on the 30×256×256 benchmark volume with nst: up to 11 ΔE_ab in b* inside
-    a 2000-pixel region). The material around a hint is its connected set of pixels within
-    :data:`HINT_NEIGHBOURHOOD` pixels whose L* is within ``3 × noise`` of the hint's (and in its
-    region, with labels).
-    """
-    out = ab.copy()
-    r = HINT_NEIGHBOURHOOD
-    for k in np.flatnonzero(mask.reshape(len(mask), -1).any(axis=1)):
-        tolerance = 3 * max(noise_level(L[k]), 0.5)
-        spots, count = ndimage.label(mask[k])
-        for i, box in enumerate(ndimage.find_objects(spots), start=1):
-            window = tuple(slice(max(b.start - r, 0), b.stop + r) for b in box)
-            spot = spots[window] == i
-            near = np.abs(L[k][window] - np.median(L[k][window][spot])) <= tolerance
-            if labels is not None:
-                ids, counts = np.unique(labels[k][window][spot], return_counts=True)  # (any ids: negative, huge)
-                near &= labels[k][window] == ids[counts.argmax()]
-            parts, _ = ndimage.label(near | spot)
-            material = np.isin(parts, np.unique(parts[spot]))
-            out[k][window][spot] = np.median(ab[k][window][material], axis=0)
-    return out
 
 
 def _key_planes(hint_mask: np.ndarray) -> list[int]:
