@@ -1,7 +1,8 @@
-"""``propagate`` with simulated user hints on real colour SEM images, and rim-handling variants.
+"""Simulated user hints on real colour SEM images: rim-handling variants, backends, hint corrections.
 
     PYTHONPATH=src python -m benchmarks.hint_quality [--data ../shared/data/semcolorful/train] [--images 30]
         [--size 384] [--hints 12] [--seed 0] [--variant baseline crest-cut ...] [--per-image]
+        [--backend propagate|eecnn|diffusion|nst] [--option KEY=VALUE ...] [--correction pixel material]
         [--save DIR] [--only sem_0270 ...]
 
 Protocol: the first ``--images`` images of the fixed validation split (:func:`training.data.split_files`),
@@ -12,7 +13,17 @@ and L* is not on a strong edge (gradient below the image's 80th percentile), eac
 of its patch; every other hint goes where the true a*b* differs most from the hints so far (a
 user hints each colour seen). The result of ``colorize(gray, "propagate", hints)`` is scored against the truth
 by mean ΔE_ab over all pixels, over **rim pixels** (bright thin ridges: white top-hat of L* with a
-disk of radius 3 above 15 L*) and over the rest.
+disk of radius 3 above 15 L*) and over the rest; and per hint by its material (the connected pixels
+of similar L* around it, :func:`napari_semcolor.pipeline.material.hint_materials`): **regions
+right**, the share of hints whose material's median a*b* ends within 10 ΔE_ab of the hint, and the
+mean ΔE_ab against the truth over the hinted materials.
+
+``--backend`` colours with another backend (``eecnn`` on the CPU; ``nst`` with the image's own
+truth as its reference, its best case); ``--correction`` runs the pipeline's hint correction
+(:func:`napari_semcolor.pipeline.refine.correct_to_hints`) reading the backend's colour at the hint
+pixels (``pixel``) or over the hint's material (``material``). The backend's proposal of an image
+is computed once and reused by every correction (so "s / image" is the backend's time on the first
+row only).
 
 Variants replace :func:`napari_semcolor.propagation.affinity_graph` (the graph cache is cleared
 between variants). They are the prototypes for the bright rims of SEM edges, whose two steep
@@ -35,7 +46,10 @@ most rim pixels, or of the ``--only`` images (which get the same hints as in a f
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +59,17 @@ from scipy import ndimage
 import napari_semcolor.propagation as P
 from napari_semcolor import colorize
 from napari_semcolor.color import image_to_lab
-from napari_semcolor.hints import Hint
+from napari_semcolor.hints import Hint, rasterize
+from napari_semcolor.pipeline.material import hint_materials
 from training.data import list_images, load_rgb, resize_long_side, rgb_to_lab, split_files
 
+R = importlib.import_module("napari_semcolor.pipeline.refine")  # the package's `refine` is the function
+run_module = importlib.import_module("napari_semcolor.pipeline.run")
 ORIGINAL = P.affinity_graph
+ORIGINAL_CORRECTION = R.correct_to_hints
+REGION_RIGHT = 10.0  # ΔE_ab: a hinted material whose median a*b* is this close to the hint is right
+BACKENDS = ("propagate", "eecnn", "diffusion", "nst")
+CORRECTIONS = ("pixel", "material")
 RIM_TOPHAT = 15.0  # L* units: a ridge this much brighter than its opening is a rim pixel
 
 
@@ -151,39 +172,86 @@ def delta_e(out_rgb: np.ndarray, lab: np.ndarray) -> np.ndarray:
     return np.linalg.norm(image_to_lab(out_rgb.astype(np.float32) / 255) - lab, axis=-1)
 
 
-def run_image(rgb: np.ndarray, variants, n_hints: int, seed: int) -> tuple[dict, dict]:
-    """Scores (``all``, ``rim``, ``rest``, ``s``) and results per variant for one image."""
+def regions_scores(out_rgb: np.ndarray, lab: np.ndarray, gray: np.ndarray, hints: list[Hint]) -> tuple[float, float]:
+    """(share of hint spots whose material ends within :data:`REGION_RIGHT` ΔE_ab (a*b*) of the hint,
+    mean ΔE_ab against the truth over those materials): the material as the ``material`` correction reads it."""
+    out_ab = image_to_lab(out_rgb.astype(np.float32) / 255)[..., 1:]
+    hint_ab, hint_mask = rasterize(hints, gray.shape)
+    L = gray.astype(np.float32) / 2.55
+    right, union = [], np.zeros(gray.shape, bool)
+    for window, spot, material in hint_materials(L, hint_mask > 0):
+        want = hint_ab[window][spot].mean(axis=0)
+        right.append(np.linalg.norm(np.median(out_ab[window][material], axis=0) - want) <= REGION_RIGHT)
+        union[window] |= material
+    return float(np.mean(right)), float(delta_e(out_rgb, lab)[union].mean())
+
+
+def run_image(rgb: np.ndarray, configs, n_hints: int, seed: int, backend: str, options: dict | None = None) -> tuple[dict, dict]:
+    """Scores (``all``, ``rim``, ``rest``, ``right``, ``mat``, ``s``) and results per (variant, correction) for one image."""
     lab = rgb_to_lab(rgb)
     gray = np.clip(np.round(lab[..., 0] * 2.55), 0, 255).astype(np.uint8)
     hints = pick_hints(lab, rgb, n_hints, np.random.default_rng(seed))
     rim = rim_pixels(lab[..., 0])
+    kwargs = {"device": "cpu"} if backend == "eecnn" else {}
+    if options:
+        kwargs["options"] = options
+    if backend == "nst":  # the image's own truth as its reference: the backend's best case
+        kwargs["references"] = {0: np.round(rgb * 255).astype(np.uint8)}
     scores, images = {}, {}
-    for v in variants:
+    cached = _cache_proposals()
+    for label, (v, correction) in configs.items():
         P._RECENT.clear()
         P._ALIVE.clear()
         P.affinity_graph = make_variant(v)
+        R.correct_to_hints = partial(ORIGINAL_CORRECTION, read=correction)
         t0 = time.perf_counter()
-        out = colorize(gray, "propagate", hints).image
+        out = colorize(gray, backend, hints, **kwargs).image
         dt = time.perf_counter() - t0
         d = delta_e(out, lab)
-        scores[v] = {"all": d.mean(), "rim": d[rim].mean() if rim.any() else np.nan, "rest": d[~rim].mean(), "s": dt,
-                     "rim%": 100 * rim.mean()}
-        images[v] = out
+        right, mat = regions_scores(out, lab, gray, hints)
+        scores[label] = {"all": d.mean(), "rim": d[rim].mean() if rim.any() else np.nan, "rest": d[~rim].mean(), "s": dt,
+                         "rim%": 100 * rim.mean(), "right": right, "mat": mat}
+        images[label] = out
+    cached.restore()
     P.affinity_graph = ORIGINAL
+    R.correct_to_hints = ORIGINAL_CORRECTION
     return scores, {"gray": np.repeat(gray[..., None], 3, -1), "truth": np.round(rgb * 255).astype(np.uint8), **images, "hints": hints}
 
 
+class _cache_proposals:
+    """The backend's proposals of one image, computed once for all corrections (the variants change the
+    graph, so a proposal is reused only for the same variant: keyed by the affinity function)."""
+
+    def __init__(self):
+        self.memo = {}
+        self.original = run_module.propose
+
+        def propose(model, inputs, params, *args):
+            key = P.affinity_graph
+            if key not in self.memo:
+                self.memo[key] = self.original(model, inputs, params, *args)
+            ab, job = self.memo[key]
+            return ab.copy(), job
+
+        run_module.propose = propose
+
+    def restore(self) -> None:
+        run_module.propose = self.original
+
+
 def summary(per_image: list[dict], variants) -> str:
-    """Markdown table of means over images, and better / worse counts against the baseline."""
-    lines = ["| variant | ΔE all | ΔE rim | ΔE rest | rim share | s / image | better | worse |", "|---" * 8 + "|"]
-    base = np.array([s["baseline"]["all"] for s in per_image])
+    """Markdown table of means over images, and better / worse counts against the first variant."""
+    lines = ["| variant | ΔE all | ΔE rim | ΔE rest | rim share | regions right | ΔE hinted materials | s / image | better | worse |",
+             "|---" * 10 + "|"]
+    base = np.array([s[variants[0]]["all"] for s in per_image])
     for v in variants:
-        col = {k: np.array([s[v][k] for s in per_image]) for k in ("all", "rim", "rest", "s", "rim%")}
+        col = {k: np.array([s[v][k] for s in per_image]) for k in ("all", "rim", "rest", "s", "rim%", "right", "mat")}
         # what rim pixels add to "ΔE all": the most any rim handling could take off it
         share = np.nan_to_num(col["rim"]) * col["rim%"] / 100
         diff = col["all"] - base
         lines.append(f"| {v} | {col['all'].mean():.2f} | {np.nanmean(col['rim']):.2f} | {col['rest'].mean():.2f} | "
-                     f"{share.mean():.2f} | {col['s'].mean():.2f} | {(diff < -0.5).sum()} | {(diff > 0.5).sum()} |")
+                     f"{share.mean():.2f} | {100 * col['right'].mean():.1f}% | {col['mat'].mean():.2f} | {col['s'].mean():.2f} | "
+                     f"{(diff < -0.5).sum()} | {(diff > 0.5).sum()} |")
     return "\n".join(lines)
 
 
@@ -215,22 +283,28 @@ def main(argv=None) -> None:
     ap.add_argument("--hints", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--variant", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--backend", default="propagate", choices=BACKENDS, help="nst: the image's own truth is its reference")
+    ap.add_argument("--correction", nargs="+", default=["pixel"], choices=CORRECTIONS,
+                    help="where the hint correction reads the backend's colour: at the hint pixels or over their material")
+    ap.add_argument("--option", nargs="+", default=[], metavar="KEY=VALUE", help="backend options, e.g. hint_reach=0")
     ap.add_argument("--per-image", action="store_true", help="also print the per-image table")
     ap.add_argument("--save", type=Path, help="folder for side-by-side PNGs of the most rimmed images")
     ap.add_argument("--only", nargs="+", help="only these images of the split (file stems); all are saved")
     args = ap.parse_args(argv)
-    variants = ["baseline"] + [v for v in args.variant if v != "baseline"]
+    configs = {f"{v} {c}": (v, c) for v in ["baseline"] + [v for v in args.variant if v != "baseline"] for c in args.correction}
+    variants = list(configs)
     files = list(enumerate(split_files(list_images(args.data))[1]))[: args.images]
     if args.only:  # the same hints as in a full run: the seed goes with the image's place in the split
         files = [(i, f) for i, f in enumerate(split_files(list_images(args.data))[1]) if f.stem in args.only]
     per_image, kept = [], []
     for i, f in files:
-        scores, images = run_image(resize_long_side(load_rgb(f), args.size), variants, args.hints, args.seed + i)
+        scores, images = run_image(resize_long_side(load_rgb(f), args.size), configs, args.hints, args.seed + i, args.backend,
+                                   {k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.option)})
         per_image.append(scores)
         if args.save:
-            kept.append((scores["baseline"]["rim%"], f.stem, images))
+            kept.append((scores[variants[0]]["rim%"], f.stem, images))
             kept = sorted(kept, key=lambda k: -k[0])[: len(files) if args.only else 8]  # keep only the 8 most rimmed in memory
-    print(f"{len(files)} validation images, long side {args.size}, {args.hints} hints of 3×3 px each\n")
+    print(f"{len(files)} validation images, long side {args.size}, {args.hints} hints of 3×3 px each, backend {args.backend} {' '.join(args.option)}\n")
     print(summary(per_image, variants))
     if args.per_image:
         print()

@@ -11,6 +11,7 @@ import numpy as np
 
 from napari_semcolor import postprocess
 from napari_semcolor.pipeline.inputs import Inputs
+from napari_semcolor.pipeline.material import material_colour
 from napari_semcolor.pipeline.params import RunParams
 from napari_semcolor.propagation import propagate
 
@@ -31,6 +32,7 @@ def refine(ab: np.ndarray, inputs: Inputs, params: RunParams, spread=None) -> np
 
 def correct_to_hints(
     ab: np.ndarray, L: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray, labels: np.ndarray | None, spread=None,
+    *, read: str = "pixel", cancel=None,
 ) -> np.ndarray:
     """Make a backend's a*b* agree with the hints: spread the residual at hint pixels edge-aware.
 
@@ -38,12 +40,20 @@ def correct_to_hints(
     colour; a hint pulls its own region towards it. Does nothing when the hints are already met.
     ``spread(residual, hint_mask)`` replaces the propagation of the residual (default:
     :func:`~napari_semcolor.propagation.propagate` on ``L`` and ``labels``; a live session's
-    preview passes its cached solve).
+    preview passes its cached solve). ``read``: where the backend's colour is read against a
+    hint: ``"pixel"``, at the hint's own pixels; ``"material"``, the median over the material
+    around the hint (:func:`~.material.material_colour`, the region shifted as a whole), the hint
+    pixels then set to the hint.
     """
     mask = hint_mask > 0
     if not mask.any():
         return ab
-    residual = np.where(mask[..., None], hint_ab - ab, 0).astype(np.float32)
-    if np.abs(residual).max() < HINT_TOLERANCE / 2:
-        return ab
-    return ab + (propagate(L, residual, hint_mask, labels) if spread is None else spread(residual, hint_mask))
+    at = material_colour(ab, L, mask, labels) if read == "material" else ab
+    residual = np.where(mask[..., None], hint_ab - at, 0).astype(np.float32)
+    out = ab
+    if np.abs(residual).max() >= HINT_TOLERANCE / 2:
+        out = ab + (propagate(L, residual, hint_mask, labels, cancel=cancel) if spread is None else spread(residual, hint_mask))
+    if read == "material" and np.abs(out[mask] - hint_ab[mask]).max() >= HINT_TOLERANCE / 2:
+        out = out.copy()
+        out[mask] = hint_ab[mask]
+    return out
