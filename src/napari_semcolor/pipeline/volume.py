@@ -34,12 +34,11 @@ from napari_semcolor.pipeline.inputs import Inputs, prepare_inputs
 from napari_semcolor.pipeline.material import material_colour
 from napari_semcolor.pipeline.params import MIN_WORKING_SIZE, RunParams, run_params
 from napari_semcolor.pipeline.propose import propose
-from napari_semcolor.pipeline.refine import refine
+from napari_semcolor.pipeline.refine import correct_to_hints, refine
 from napari_semcolor.pipeline.runinfo import run_metadata
 from napari_semcolor.pipeline.stack import plane_of
 from napari_semcolor.pipeline.timeflow import Flow
 from napari_semcolor.pipeline.write import write_proposal
-from napari_semcolor.propagation import propagate
 from napari_semcolor.propagation3d import plane_shifts, propagate_stack, propagate_volume, smooth_through_planes
 from napari_semcolor.upsample import downsample, working_shape
 
@@ -252,12 +251,9 @@ def _from_key_planes(volume: _Volume, data: tuple, references, solve: dict, repo
     planes, job = _backend_planes(volume, _key_planes(hint_mask), L.shape[1:], references, report, cancel)
     prior = np.zeros(L.shape + (2,), np.float32)
     weight = np.zeros(L.shape, np.float32)
-    for k, ab_k in planes.items():
-        if mask[k].any():  # a key plane meets its hints as in 2D (refine), each region shifted as a whole
-            local = material_colour(ab_k, L[k], mask[k], None if lab is None else lab[k])
-            residual = np.where(mask[k][..., None], hint_ab[k] - local, 0).astype(np.float32)
-            ab_k = ab_k + propagate(L[k], residual, mask[k], None if lab is None else lab[k], cancel=cancel)
-        prior[k], weight[k] = ab_k, 1.0
+    for k, ab_k in planes.items():  # a key plane meets its hints as in 2D, each region shifted as a whole
+        prior[k] = correct_to_hints(ab_k, L[k], hint_ab[k], mask[k], None if lab is None else lab[k], read="material", cancel=cancel)
+        weight[k] = 1.0
     ab = propagate_volume(L, hint_ab, hint_mask, lab, prior=prior, prior_weight=weight, **solve)
     return ab, job or _job(data, references, volume.params)
 
