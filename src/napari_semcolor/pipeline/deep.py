@@ -8,9 +8,8 @@ planes in between get their a*b* by linear interpolation along the stack between
 solved planes (:meth:`SolvedVolume.at`), following the drift between them when the planes are
 aligned. Linear rather than nearest: nearest would hold a colour for half a gap and then jump
 (flicker between consecutive planes at every switch), while linear interpolation changes it
-gradually, and
-the write stage refines each plane and upsamples it with the plane's own L* (guided), which
-puts the borders back where that plane has them.
+gradually, and the write stage refines each plane and upsamples it with the plane's own L*
+(guided), which puts the borders back where that plane has them.
 """
 
 from __future__ import annotations

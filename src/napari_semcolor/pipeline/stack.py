@@ -33,7 +33,7 @@ def colorize_stack(
     last leading axis) at a time, and colour flows between the volumes along the axis just
     outside them (t; axes further out are independent series): hints on one time point colour
     every time point (:mod:`~napari_semcolor.pipeline.timeflow`). A volume too deep for the voxel
-    budget is solved on every s-th and every hinted plane and interpolated between them
+    budget is solved on planes spread evenly through it and on every hinted plane, and interpolated between them
     (:mod:`~napari_semcolor.pipeline.deep`). ``through="planes"`` colours every plane on its own
     with :func:`colorize` (a hint then applies to its own plane only).
 

@@ -207,9 +207,7 @@ def _volume_ab(volume: _Volume, references, spacing, align, report, cancel, foll
     if flow is not None and (params.backend == "propagate" or spec.proposals):
         # a volume the flow reaches takes its neighbour's colours; its own hints correct them
         report(start + (end - start) * 0.5, "following the neighbouring volume")
-        none = np.zeros(L.shape, bool)
-        ab = propagate_volume(L, np.zeros(L.shape + (2,), np.float32), none, lab, prior=flow[0], prior_weight=flow[1], **solve)
-        ab, job = _impose_hints(ab, data, solve), _job(data, references, params)
+        ab, job = _impose_hints(_pulled_to(flow, L, lab, solve), data, solve), _job(data, references, params)
     elif params.backend == "propagate":
         step = lambda f: report(start + (end - start) * f, "propagating through the stack")  # noqa: E731
         ab = propagate_stack(L, hint_ab, hint_mask, lab, progress=step, **solve)
@@ -269,12 +267,18 @@ def _from_every_plane(volume: _Volume, data: tuple, references, solve: dict, flo
         # the neighbours' colours as a correction spread in 3D (in-plane edges too): a voxel whose
         # gray value changed since the neighbour (weight ~0) takes its surroundings' correction
         # instead of falling back to its own plane's colour, which ignores the hints
-        residual = (flow[0] - ab).astype(np.float32)
-        none = np.zeros(L.shape, bool)
-        ab = ab + propagate_volume(L, np.zeros_like(residual), none, lab, prior=residual, prior_weight=flow[1], **solve)
+        ab = ab + _pulled_to(((flow[0] - ab).astype(np.float32), flow[1]), L, lab, solve)
     start, end = PHASES
     report(start + (end - start) * 0.9, "hints through the stack")
     return _impose_hints(ab, data, solve), job
+
+
+def _pulled_to(soft: tuple[np.ndarray, np.ndarray], L: np.ndarray, lab, solve: dict) -> np.ndarray:
+    """The volume's values with no hard constraint, only the soft pull ``soft`` = (values, weight)
+    (:func:`~napari_semcolor.propagation3d.propagate_volume`): voxels with little weight take
+    their surroundings' values, edge-aware."""
+    values, weight = soft
+    return propagate_volume(L, np.zeros(values.shape, np.float32), np.zeros(L.shape, bool), lab, prior=values, prior_weight=weight, **solve)
 
 
 def _impose_hints(ab: np.ndarray, data: tuple, solve: dict) -> np.ndarray:
