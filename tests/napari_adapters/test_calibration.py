@@ -95,6 +95,25 @@ def test_hints_drawn_before_the_calibration_stay_on_their_pixels(tiffs, make_nap
     np.testing.assert_allclose(image.world_to_data(hints.data_to_world(hints.data[0])), [50, 60])
 
 
+def test_layers_drawn_with_napari_tools_before_the_calibration_stay_on_their_pixels(tiffs, make_napari_viewer):
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(tiffs[1])
+    h, w = image.data.shape
+    points = viewer.add_points([[50.0, 60.0], [h - 1.0, w - 1.0]])  # napari's own "Points" layer
+    shapes = viewer.add_shapes([np.array([[10.0, 10.0], [10.0, 40.0], [30.0, 40.0]])], shape_type="polygon")
+    painted = viewer.add_labels(np.zeros((h, w), np.int32))
+    elsewhere = viewer.add_points([[50.0, w + 100.0]], name="beyond the image")
+    other_size = viewer.add_labels(np.zeros((h // 2, w), np.int32), name="another plane")
+    placed = viewer.add_points([[5.0, 5.0]], scale=(4.0, 4.0), name="a scale of its own")
+    viewer.window.add_plugin_dock_widget("napari-semcolor", "Colourize")
+    assert tuple(image.scale) == pytest.approx((2.5, 2.5))
+    for layer in (points, shapes, painted):
+        assert tuple(layer.scale) == pytest.approx((2.5, 2.5)), layer.name
+    np.testing.assert_allclose(image.world_to_data(points.data_to_world(points.data[0])), [50, 60])
+    assert tuple(elsewhere.scale) == tuple(other_size.scale) == (1, 1)
+    assert tuple(placed.scale) == (4, 4)
+
+
 def test_the_segment_dock_leaves_out_the_data_bar_the_file_states(tiffs, gui_open, qtbot):
     viewer, open_ = gui_open
     fei = open_(tiffs[1])

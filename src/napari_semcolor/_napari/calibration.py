@@ -24,6 +24,8 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from napari_semcolor.errors import SemcolorError
 
 if TYPE_CHECKING:
@@ -69,9 +71,10 @@ def calibrate(layer, viewer=None, *, reread: bool = False) -> dict | None:
     """Give an image layer its file's calibration (see the module docstring); returns it or None.
 
     The pixel size becomes the layer's scale and units only if the layer's scale is napari's
-    default (all ones) and the image has the file's height and width; its hints layer (in
-    ``viewer``), made before, gets the same scale so the hints stay where they were drawn.
-    ``reread``: see :func:`file_calibration`.
+    default (all ones) and the image has the file's height and width. The layers drawn on it
+    before (in ``viewer``, :func:`drawn_on`: its hints layer, points or shapes drawn with napari's
+    own tools, a labels layer painted over it) get the same scale, so they stay on the pixels
+    they were drawn on. ``reread``: see :func:`file_calibration`.
     """
     if isinstance(layer.metadata, dict) and layer.metadata.get("sem") and not reread:
         return layer.metadata["sem"]
@@ -80,10 +83,10 @@ def calibrate(layer, viewer=None, *, reread: bool = False) -> dict | None:
         return None
     if sem["scale"] == "from file":
         scale, unit = _readable(sem["pixel_size_m"])
-        hints = _hints_layer(layer, viewer)
+        followers = drawn_on(layer, viewer)
         _set_scale(layer, scale, unit, replace=reread)
-        if hints is not None:
-            _set_scale(hints, scale, unit)
+        for other in followers:
+            _set_scale(other, scale, unit)
     layer.metadata = {**layer.metadata, "sem": sem}
     return sem
 
@@ -165,10 +168,39 @@ def _set_scale(layer, scale: tuple[float, float], unit: str, replace: bool = Fal
     layer.units = (*(str(u) for u in layer.units[:-2]), unit, unit)
 
 
-def _hints_layer(layer, viewer):
+def drawn_on(image, viewer) -> list:
+    """The layers of ``viewer`` drawn on ``image`` in its pixels, which must follow its scale.
+
+    Its hints layer (:func:`~napari_semcolor._napari.layers.hints_layer_for`), and every Points,
+    Shapes or Labels layer still at napari's default placement (scale 1, no translation) that
+    lies on the image: points and shapes all inside its plane, labels of its plane's size. A
+    layer with a scale of its own, or one reaching beyond the image, was not drawn in its pixels.
+    """
+    from napari.layers import Labels, Points, Shapes
+
     from napari_semcolor._napari.layers import hints_layer_for
 
-    return hints_layer_for(layer, viewer.layers) if viewer is not None else None
+    if viewer is None:
+        return []
+    rgb = getattr(image, "rgb", False)
+    plane = np.asarray(image.data.shape[-3:-1] if rgb else image.data.shape[-2:], np.float64)
+    hints = hints_layer_for(image, viewer.layers)
+
+    def on_image(layer) -> bool:
+        if layer is image or not isinstance(layer, Points | Shapes | Labels):
+            return False
+        if np.any(np.asarray(layer.scale) != 1) or np.any(np.asarray(layer.translate) != 0):
+            return False
+        if isinstance(layer, Labels):
+            return tuple(layer.data.shape[-2:]) == tuple(plane.astype(int))
+        parts = list(layer.data) if isinstance(layer, Shapes) else [layer.data]
+        coords = np.concatenate([np.asarray(d, np.float64).reshape(-1, layer.ndim) for d in parts]) if parts else np.zeros((0, 2))
+        if coords.size == 0:
+            return False  # nothing drawn: nothing to keep in place
+        yx = coords[:, -2:]
+        return bool(np.all(yx >= -0.5) and np.all(yx <= plane - 0.5))
+
+    return [layer for layer in viewer.layers if layer is hints or on_image(layer)]
 
 
 def apply_sem_pixel_size(viewer: napari.viewer.Viewer) -> list[str]:
