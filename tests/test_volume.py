@@ -42,6 +42,14 @@ def test_phase_correlation_finds_the_drift():
     np.testing.assert_allclose(plane_shifts(L, subpixel=False), [[1.5, -2.0]] * 2, atol=0.5)  # whole pixels
 
 
+def test_alignment_takes_no_drift_where_the_planes_do_not_show_one():
+    rng = np.random.default_rng(0)
+    noise = 50 + rng.normal(0, 1, (4, 128, 128))  # no structure: phase correlation answers tens of pixels
+    lines = 50 + 30 * np.sin(2 * np.pi * np.arange(128) / 16)[None, None, :] + rng.normal(0, 1, (4, 128, 128))  # uniform in y
+    for planes in (noise, lines):
+        np.testing.assert_array_equal(plane_shifts(planes), np.zeros((3, 2)))
+
+
 def test_volume_graph_links_planes_and_cuts_label_borders():
     L = np.full((3, 6, 6), 50, np.float32)
     labels = np.zeros((3, 6, 6), np.int32)

@@ -48,8 +48,51 @@ def plane_shifts(L: np.ndarray, *, subpixel: bool = True) -> np.ndarray:
     shifts = np.zeros((max(len(L) - 1, 0), 2))
     for k in range(len(L) - 1):
         found = phase_cross_correlation(L[k], L[k + 1], upsample_factor=10 if subpixel else 1)[0]
-        shifts[k] = -np.asarray(found, np.float64)
+        shifts[k] = checked_shift(L[k], L[k + 1], -np.asarray(found, np.float64))
     return shifts
+
+
+def checked_shift(a: np.ndarray, b: np.ndarray, shift: np.ndarray, *, margin: float = 0.2) -> np.ndarray:
+    """``shift`` (content of ``a`` at (y, x) is on ``b`` at (y, x) + shift) if the data bear it out.
+
+    Phase correlation weighs every frequency alike, so on planes with little structure (flat
+    areas and noise) it answers a random shift of tens of pixels, and on planes uniform in one
+    direction (lines, trenches) any shift along it. A shift of a pixel or more is kept only if
+    ``b`` moved by it matches ``a`` at least ``margin`` better (mean squared difference over their
+    overlap) than ``b`` left in place; of the shift and the shift along one axis only, the
+    shortest that matches within ``margin`` of the best is taken. Otherwise the planes are taken
+    as not moved (0, 0). Shifts under half a pixel are kept as found. (The margin is far above the
+    chance improvement of the best of many random shifts on pure noise, a few per cent; a real
+    drift of a pixel or more on structured planes removes most of the difference.)
+    """
+    shift = np.asarray(shift, np.float64)
+    if not np.any(np.round(shift)):
+        return shift
+    a_s, b_s = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    candidates = sorted({(shift[0], 0.0), (0.0, shift[1]), (shift[0], shift[1])} - {(0.0, 0.0)}, key=lambda c: np.hypot(*c))
+    moved, still = {}, {}
+    for c in candidates:
+        src, dst = _overlap(a.shape, np.round(c).astype(int))
+        if src is None or a_s[src].size < a.size / 4:  # too little left in common to tell
+            continue
+        moved[c] = float(np.mean((b_s[dst] - a_s[src]) ** 2))
+        still[c] = float(np.mean((b_s[src] - a_s[src]) ** 2))
+    good = [c for c in moved if moved[c] <= (1 - margin) * still[c]]
+    if not good:
+        return np.zeros(2)
+    best = min(moved[c] for c in good)
+    return np.asarray(next(c for c in good if moved[c] <= (1 + margin) * best), np.float64)
+
+
+def _overlap(shape: tuple[int, int], offset) -> tuple:
+    """Slices (in a, in b) of the pixels of a plane and where they are after moving by whole-pixel ``offset``."""
+    h, w = shape
+    oy, ox = int(offset[0]), int(offset[1])
+    if abs(oy) >= h or abs(ox) >= w:
+        return None, None
+    src = (slice(max(0, -oy), h - max(0, oy)), slice(max(0, -ox), w - max(0, ox)))
+    dst = (slice(max(0, oy), h + min(0, oy)), slice(max(0, ox), w + min(0, ox)))
+    return src, dst
 
 
 def volume_graph(
@@ -117,10 +160,9 @@ def _z_links(La: np.ndarray, Lb: np.ndarray, shift) -> list:
     links = []
     for oy, wy in ((iy, 1 - fy), (iy + 1, fy)):
         for ox, wx in ((ix, 1 - fx), (ix + 1, fx)):
-            if wy * wx < 1e-3 or abs(oy) >= h or abs(ox) >= w:
+            src, dst = _overlap((h, w), (oy, ox))
+            if wy * wx < 1e-3 or src is None:
                 continue
-            src = (slice(max(0, -oy), h - max(0, oy)), slice(max(0, -ox), w - max(0, ox)))
-            dst = (slice(max(0, oy), h + min(0, oy)), slice(max(0, ox), w + min(0, ox)))
             links.append((src, dst, wy * wx, Lb[dst] - La[src]))
     return links
 
