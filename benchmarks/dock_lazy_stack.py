@@ -174,7 +174,8 @@ def main(argv=None) -> None:
     fmt = " ".join
     print(f"\nstack {args.shape} uint8, plane {plane}; load average (1, 5, 15 min): before {fmt(f'{v:.2f}' for v in load)}, "
           f"after {fmt(f'{v:.2f}' for v in load_after)}; {os.cpu_count()} CPUs\n")
-    print("| backend | stack | click → preview, best / median | click → full, best / median | first edit: preview / full | Sessions built | plane chunks read per edit |")
+    head = "click → preview, best / median | click → full, best / median | first edit: preview / full | Sessions built | plane chunks read per edit"
+    print(f"| backend | stack | {head} |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
         (pb, pm), (fb, fm), (p1, f1) = r["preview"], r["full"], r["first"]
