@@ -130,6 +130,7 @@ def measure(viewer, counters: Counters, data, name: str, backend: str, plane: in
         full = max(t for t, r in shown if r == "full")
         rows.append((preview - t0, full - t0, chunks))
     sessions = counters.sessions - sessions0
+    dock.live.value = False  # a removed dock still follows the viewer's layers: it must not colour the next case's
     viewer.window.remove_dock_widget(dock_widget)
     viewer.layers.clear()
     later = rows[1:]
