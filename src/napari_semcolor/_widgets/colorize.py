@@ -72,6 +72,7 @@ class ColorizeWidget(DockScrolls, Container):
         self.backend_options = BackendOptions(self, after=self.seed, on_build=self.settings.tracker("options"))
         self._output = None  # the layer the last run wrote (live re-runs update it)
         self._databar = None  # (key, the plane it was found in, its mask): found once per image
+        self._plane = None  # (layer, its data, rgb, viewer step, (plane, lead)): the plane last read
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
         self.run_button.changed.connect(lambda *_: self.run())
@@ -247,6 +248,7 @@ class ColorizeWidget(DockScrolls, Container):
         """The image's own hints and result; the stack control only for images with planes (not 2D gray or RGB)."""
         layer = self.image.value
         self._output = None  # the last result is another image's: a live edit must not write into it
+        self._plane = None  # (nor hold the other image's plane)
         self.stack.show(layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2)
         self.hints.value = None
         self._pick_hints()
@@ -257,7 +259,7 @@ class ColorizeWidget(DockScrolls, Container):
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
         calibrate(source, self.viewer)  # (a layer added while no dock was open)
-        plane, lead = gray_plane(source, tuple(self.viewer.dims.current_step))
+        plane, lead = self._gray_plane(source)
         whole_stack = bool(lead) and self.planes.value == ALL and (run or not self.live.value)
         labels = None
         if self.labels_layer.value is not None:
@@ -291,6 +293,20 @@ class ColorizeWidget(DockScrolls, Container):
             del job["n_samples"]
             job.update(self.stack.job(source))
         return job
+
+    def _gray_plane(self, source) -> tuple:
+        """The plane shown and its leading indices (:func:`gray_plane`), read once per layer data and step.
+
+        A lazy layer (dask, zarr) gives a new array for every read: kept, the same plane is the same
+        array, so the live session (keyed by the plane's memory) and the data-bar mask are reused
+        across hint edits and the plane is not read from disk again. Replacing ``layer.data`` (a
+        new object) or moving a slider reads it anew.
+        """
+        layer, data, rgb, step = source, source.data, source.rgb, tuple(self.viewer.dims.current_step)
+        kept = self._plane
+        if kept is None or kept[0] is not layer or kept[1] is not data or kept[2:4] != (rgb, step):
+            self._plane = kept = (layer, data, rgb, step, gray_plane(source, step))
+        return kept[4]
 
     def _databar_mask(self, source, plane):
         """Pixels of the instrument data bar (as the file states it, else detected), found once
