@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from magicgui.widgets import ComboBox, Container, FloatSlider, Label, SpinBox, create_widget
 
 from napari_semcolor._napari.calibration import calibrate, follow_new_layers
-from napari_semcolor._napari.layers import gray_plane, hints_from_layer, hints_layer_for, output_kwargs
+from napari_semcolor._napari.layers import hints_from_layer, hints_layer_for, output_kwargs
 from napari_semcolor._widgets.common import DockScrolls, compact_selectors, free_name, labelled_checkbox, place_above, update_or_add, wrap_text
 from napari_semcolor._widgets.parts.backend_options import BackendOptions
-from napari_semcolor._widgets.parts.live import FULL, PREVIEW, LiveColouring, place
+from napari_semcolor._widgets.parts.live import FULL, PREVIEW, KeptPlane, LiveColouring, place
 from napari_semcolor._widgets.parts.messages import missing_reference, no_hints_note
 from napari_semcolor._widgets.parts.proposal_readout import ProposalReadout
 from napari_semcolor._widgets.parts.region_table import RegionTable
@@ -71,8 +71,7 @@ class ColorizeWidget(DockScrolls, Container):
         # a backend's option controls, when made: set to their saved values, saved when changed
         self.backend_options = BackendOptions(self, after=self.seed, on_build=self.settings.tracker("options"))
         self._output = None  # the layer the last run wrote (live re-runs update it)
-        self._databar = None  # (key, the plane it was found in, its mask): found once per image
-        self._plane = None  # (layer, its data, rgb, viewer step, (plane, lead)): the plane last read
+        self._plane, self._databar = KeptPlane(), None  # the plane shown, read once per data and step; (key, plane, its data-bar mask)
         self._live_layer = None
         self.live_part = LiveColouring(self)  # preview first, full resolution after
         self.run_button.changed.connect(lambda *_: self.run())
@@ -248,7 +247,6 @@ class ColorizeWidget(DockScrolls, Container):
         """The image's own hints and result; the stack control only for images with planes (not 2D gray or RGB)."""
         layer = self.image.value
         self._output = None  # the last result is another image's: a live edit must not write into it
-        self._plane = None  # (nor hold the other image's plane)
         self.stack.show(layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2)
         self.hints.value = None
         self._pick_hints()
@@ -259,7 +257,7 @@ class ColorizeWidget(DockScrolls, Container):
         if source is None:
             raise SemcolorError("add or choose a gray image layer first")
         calibrate(source, self.viewer)  # (a layer added while no dock was open)
-        plane, lead = self._gray_plane(source)
+        plane, lead = self._plane.read(source, tuple(self.viewer.dims.current_step))
         whole_stack = bool(lead) and self.planes.value == ALL and (run or not self.live.value)
         labels = None
         if self.labels_layer.value is not None:
@@ -293,20 +291,6 @@ class ColorizeWidget(DockScrolls, Container):
             del job["n_samples"]
             job.update(self.stack.job(source))
         return job
-
-    def _gray_plane(self, source) -> tuple:
-        """The plane shown and its leading indices (:func:`gray_plane`), read once per layer data and step.
-
-        A lazy layer (dask, zarr) gives a new array for every read: kept, the same plane is the same
-        array, so the live session (keyed by the plane's memory) and the data-bar mask are reused
-        across hint edits and the plane is not read from disk again. Replacing ``layer.data`` (a
-        new object) or moving a slider reads it anew.
-        """
-        layer, data, rgb, step = source, source.data, source.rgb, tuple(self.viewer.dims.current_step)
-        kept = self._plane
-        if kept is None or kept[0] is not layer or kept[1] is not data or kept[2:4] != (rgb, step):
-            self._plane = kept = (layer, data, rgb, step, gray_plane(source, step))
-        return kept[4]
 
     def _databar_mask(self, source, plane):
         """Pixels of the instrument data bar (as the file states it, else detected), found once

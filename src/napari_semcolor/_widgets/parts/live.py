@@ -62,6 +62,32 @@ def session_key(job: dict) -> tuple:
     return (id(job["source"]), job["lead"], *((name, _ident(value)) for name, value in sorted(job.items()) if name not in _NOT_SESSION))
 
 
+class KeptPlane:
+    """The plane an Image layer shows (:func:`gray_plane`), read once per layer data and viewer step.
+
+    A lazy layer (dask, zarr) gives a new array for every read: kept, the same plane is the same
+    array, so the live session (keyed by the plane's memory, :func:`_ident`) and the data-bar mask
+    are reused across hint edits and the plane is not read from disk again. Replacing
+    ``layer.data`` (a new object) or moving a slider reads it anew.
+    """
+
+    def __init__(self):
+        self._kept = None  # (layer, its data, rgb, step, (plane, lead))
+
+    def read(self, layer, step: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+        """``gray_plane(layer, step)``, the same arrays while ``layer``, its data and ``step`` are."""
+        from napari_semcolor._napari.layers import gray_plane
+
+        kept = self._kept
+        if kept is None or kept[0] is not layer or kept[1] is not layer.data or kept[2:4] != (layer.rgb, step):
+            self._kept = kept = (layer, layer.data, layer.rgb, step, gray_plane(layer, step))
+        return kept[4]
+
+    def forget(self) -> None:
+        """Let the plane (and its layer) go."""
+        self._kept = None
+
+
 def previewable(job: dict) -> bool:
     """One plane, one proposal: what a preview can show (a stack or proposals go straight to full)."""
     return not job["whole_stack"] and job.get("n_samples", 1) == 1
