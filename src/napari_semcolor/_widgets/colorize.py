@@ -245,8 +245,8 @@ class ColorizeWidget(DockScrolls, Container):
 
     def _on_image(self, *_) -> None:
         """The image's own hints and result; the stack control only for images with planes (not 2D gray or RGB)."""
-        layer = self.image.value
-        self._output = None  # the last result is another image's: a live edit must not write into it
+        layer, self._output = self.image.value, None  # the last result is another image's: a live edit must not write into it
+        self._plane.forget()  # (nor its plane and layer stay held)
         self.stack.show(layer is not None and layer.ndim - (1 if layer.rgb else 0) > 2)
         self.hints.value = None
         self._pick_hints()
